@@ -1,0 +1,81 @@
+"""Document quality filters (Gopher quality, Gopher repetition, C4) with per-language thresholds.
+
+``build_filters(merged_filter_config(run_cfg))`` once per worker, then ``apply_filters`` per document. The config maps
+filter name → thresholds (see each filter's DEFAULTS) plus ``languages`` overrides keyed by ISO 639-3 code or full
+``xxx_Scrp`` tag; a filter set to ``false``/null or with ``enabled: false`` is skipped. Filters run in the order of
+DEFAULT_FILTER_CONFIG; the first failing one decides the reason, and the stats of every filter run so far are kept.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from curation.filters import c4, gopher_quality, gopher_repetition
+from curation.filters.base import FilterResult, QualityFilter, Stats
+from curation.filters.c4 import C4Filter
+from curation.filters.gopher_quality import GopherQualityFilter
+from curation.filters.gopher_repetition import GopherRepetitionFilter
+from curation.filters.words import WordSplitter, word_patterns
+
+__all__ = [
+    "DEFAULT_FILTER_CONFIG",
+    "FILTERS",
+    "FilterResult",
+    "QualityFilter",
+    "apply_filters",
+    "build_filters",
+]
+
+FILTERS: dict[str, type[QualityFilter]] = {
+    cls.name: cls for cls in (GopherQualityFilter, GopherRepetitionFilter, C4Filter)
+}
+
+DEFAULT_FILTER_CONFIG: dict[str, Any] = {
+    "gopher_quality": {**GopherQualityFilter.DEFAULTS, "languages": copy.deepcopy(gopher_quality.DEFAULT_LANGUAGES)},
+    "gopher_repetition": {
+        **GopherRepetitionFilter.DEFAULTS,
+        "languages": copy.deepcopy(gopher_repetition.DEFAULT_LANGUAGES),
+    },
+    "c4": {**C4Filter.DEFAULTS, "languages": copy.deepcopy(c4.DEFAULT_LANGUAGES)},
+}
+
+
+def _enabled_anywhere(section: Mapping[str, Any]) -> bool:
+    """A filter switched off globally still runs when some language override switches it back on."""
+    if section.get("enabled", True) is not False:
+        return True
+    overrides = (section.get("languages") or {}).values()
+    return any(isinstance(o, Mapping) and o.get("enabled") is True for o in overrides)
+
+
+def build_filters(cfg: Mapping[str, Any]) -> list[QualityFilter]:
+    """Validated filters in registry order; unknown filter names or settings raise ValueError (config typos)."""
+    unknown = sorted(set(cfg) - set(FILTERS))
+    if unknown:
+        raise ValueError(f"unknown quality filter(s) {unknown}; known: {sorted(FILTERS)}")
+    filters: list[QualityFilter] = []
+    for name, cls in FILTERS.items():
+        section = cfg.get(name, DEFAULT_FILTER_CONFIG[name])
+        if section is None or section is False:
+            continue
+        if not isinstance(section, Mapping):
+            raise ValueError(f"filter {name!r} config must be a mapping or false, got {section!r}")
+        if not _enabled_anywhere(section):
+            continue
+        filters.append(cls(section))
+    word_patterns()  # compile the word-unit regex now (once per process), not on the first document
+    return filters
+
+
+def apply_filters(filters: Sequence[QualityFilter], text: str, lang: str, script: str) -> FilterResult:
+    """Run filters in order on one document; ``lang`` is ``xxx_Scrp`` (or ``und``), ``script`` ISO 15924."""
+    words = WordSplitter()(text)  # split once, shared by all filters
+    stats: Stats = {}
+    for flt in filters:
+        reason, measured = flt.evaluate(text, words, lang, script)
+        stats.update(measured)
+        if reason is not None:
+            return FilterResult(False, reason, stats)
+    return FilterResult(True, None, stats)

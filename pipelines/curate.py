@@ -1,0 +1,127 @@
+"""Curate: sources → extract → normalise → language ID → quality filters → exact + near dedup → curated Parquet.
+
+python -m pipelines.curate [--config run.yaml] [--output out/] [--set k=v ...] [Beam flags: --runner=DataflowRunner]
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+import apache_beam as beam
+
+from curation.dedup.minhash import MinHashParams
+from pipelines import layout
+from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_first_id
+from pipelines.dedup import ExactDedup, NearDedup
+from pipelines.io import ReadSources, WriteRecords
+from pipelines.metrics import WriteCounts, tally
+from pipelines.options import base_parser, beam_options, parse, setup_logging
+from schemas import DOCUMENT, DUPLICATE, REJECTION
+
+log = logging.getLogger(__name__)
+
+
+def _split(pcoll, label: str, fn: beam.DoFn):
+    result = pcoll | label >> beam.ParDo(fn).with_outputs("rejections", main="docs")
+    return result.docs, result.rejections
+
+
+def _follow(kv: tuple[str, dict]):
+    _, group = kv
+    final = group["later"][0]["duplicate_of"] if group["later"] else None
+    for dup in group["earlier"]:
+        yield dup if final is None else {**dup, "duplicate_of": final}
+
+
+def repoint_duplicates(earlier: beam.PCollection, later: beam.PCollection) -> beam.PCollection:
+    """Duplicates whose ``duplicate_of`` was removed by a later dedup step now point at that step's keeper.
+
+    A join on the keeper id (CoGroupByKey), so no worker sees more than one cluster's rows.
+    """
+    return (
+        {
+            "earlier": earlier | "KeyByKeeper" >> beam.Map(lambda d: (d["duplicate_of"], d)),
+            "later": later | "KeyByRemoved" >> beam.Map(lambda d: (d["id"], d)),
+        }
+        | "JoinKeepers" >> beam.CoGroupByKey()
+        | "FollowKeepers" >> beam.FlatMap(_follow)
+    )
+
+
+def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PCollection]:
+    """Add the curate graph to ``pipeline``; returns the output PCollections (docs, rejections, duplicates)."""
+    out = config["run"]["output"]
+    read = pipeline | "ReadSources" >> ReadSources(config["sources"], config["extract"])
+    rejected = [read["rejections"]]
+    unique = read["docs"] | "Normalize" >> beam.ParDo(NormalizeFn(config["normalize"])).with_outputs(
+        "rejections", main="docs"
+    )
+    rejected.append(unique.rejections)
+    by_id = (
+        unique.docs
+        | "KeyById" >> beam.Map(lambda d: (d["id"], d))
+        | "GroupById" >> beam.GroupByKey()
+        | "UniqueIds" >> beam.FlatMap(keep_first_id).with_outputs("rejections", main="docs")
+    )
+    rejected.append(by_id.rejections)
+    batched = by_id.docs | "BatchForLid" >> beam.BatchElements(
+        min_batch_size=16, max_batch_size=int(config["langid"].get("batch_size", 256))
+    )
+    docs, rej = _split(batched, "LangId", LangIdFn(config["langid"]))
+    rejected.append(rej)
+    docs, rej = _split(docs, "QualityFilters", QualityFilterFn(config["filters"]))
+    rejected.append(rej)
+
+    dedup_cfg = config["dedup"]
+    duplicates = []
+    if dedup_cfg.get("exact", True):
+        exact = docs | "ExactDedup" >> ExactDedup(keep=dedup_cfg["keep"])
+        docs = exact["kept"]
+        duplicates.append(exact["duplicates"])
+    if dedup_cfg.get("near", True):
+        params = MinHashParams(**dedup_cfg["minhash"])
+        near = docs | "NearDedup" >> NearDedup(
+            params,
+            keep=dedup_cfg["keep"],
+            max_rounds=int(dedup_cfg.get("max_rounds", 20)),
+            verify_jaccard=dedup_cfg.get("verify_jaccard"),
+        )
+        docs = near["kept"]
+        if duplicates:  # an exact keeper may itself be a near duplicate: point its copies at the final keeper
+            duplicates[0] = repoint_duplicates(duplicates[0], near["duplicates"])
+        duplicates.append(near["duplicates"])
+
+    rejections = tuple(rejected) | "AllRejections" >> beam.Flatten()
+    dups = (tuple(duplicates) or (pipeline | "NoDuplicates" >> beam.Create([]),)) | "AllDuplicates" >> beam.Flatten()
+
+    docs | "WriteDocuments" >> WriteRecords(layout.documents_prefix(out), DOCUMENT)
+    rejections | "WriteRejections" >> WriteRecords(layout.rejections_prefix(out), REJECTION)
+    dups | "WriteDuplicates" >> WriteRecords(layout.duplicates_prefix(out), DUPLICATE)
+
+    counts = (
+        tally(read["docs"], "CountInputDocs", lambda d: ("read", "input", d["source"])),
+        tally(read["rejections"], "CountInputRejected", lambda r: ("read", "input", r["source"])),
+        tally(docs, "CountKept", lambda d: ("curate", "kept", "")),
+        tally(rejections, "CountRejected", lambda r: (r["stage"], "rejected", r["reason"])),
+        tally(dups, "CountDuplicates", lambda d: ("dedup", "duplicate", d["method"])),
+        tally(docs, "CountLangs", lambda d: ("langid", "lang", d["lang"] or "und")),
+        tally(docs, "CountSources", lambda d: ("curate", "kept_source", d["source"])),
+        docs | "CountChars" >> beam.Map(lambda d: (("curate", "chars", ""), d["n_chars"])),
+    )
+    counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(layout.counts_path(out, "curate"))
+    return {"docs": docs, "rejections": rejections, "duplicates": dups}
+
+
+def run(argv: Sequence[str] | None = None) -> dict:
+    setup_logging()
+    _, config, beam_argv = parse(base_parser(__doc__), argv)
+    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
+        build_curate(pipeline, config)
+    log.info("curate: wrote %s", layout.curated_dir(config["run"]["output"]))
+    return config
+
+
+if __name__ == "__main__":
+    run(sys.argv[1:])

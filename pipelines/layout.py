@@ -1,0 +1,51 @@
+"""Where each output lives under the run's output root (the layout the README documents)."""
+
+from __future__ import annotations
+
+from apache_beam.io.filesystems import FileSystems
+
+STAGES = ("S1", "S2", "S3")
+
+
+def _join(root: str, *parts: str) -> str:
+    return FileSystems.join(root.rstrip("/"), *parts)
+
+
+def curated_dir(out: str) -> str:
+    return _join(out, "curated")
+
+
+def documents_prefix(out: str) -> str:
+    return _join(out, "curated", "documents")
+
+
+def rejections_prefix(out: str) -> str:
+    return _join(out, "curated", "rejections")
+
+
+def duplicates_prefix(out: str) -> str:
+    return _join(out, "curated", "duplicates")
+
+
+def annotations_prefix(out: str, task: str) -> str:
+    return _join(out, "annotations", task)
+
+
+def shard_prefix(out: str, stage: str) -> str:
+    return _join(out, "shards", stage, "part")
+
+
+def counts_path(out: str, pipeline: str) -> str:
+    return _join(out, "counts", f"{pipeline}.jsonl")
+
+
+def manifest_path(out: str) -> str:
+    return _join(out, "manifest.json")
+
+
+def report_path(out: str) -> str:
+    return _join(out, "report.html")
+
+
+def pattern(prefix: str) -> str:
+    return prefix + "-*.parquet"

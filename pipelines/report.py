@@ -1,0 +1,107 @@
+"""The run report: one self-contained HTML page (inline SVG plots, no JavaScript, no network) built from the
+manifest's counts, so it costs nothing at corpus scale."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+
+from apache_beam.io.filesystems import FileSystems
+
+from pipelines import layout
+
+BAR = "#3b6ea5"
+STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#1a7f37}.bad{color:#c62828}
+svg text{font:12px system-ui,sans-serif}"""
+
+
+def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    if not items:
+        return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
+    width, label_w, row_h = 760, 220, 20
+    top = max(v for _, v in items) or 1
+    height = row_h * len(items) + 30
+    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="{html.escape(title)}">']
+    parts.append(f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>')
+    for i, (label, value) in enumerate(items):
+        y = 24 + i * row_h
+        w = max(1.0, (width - label_w - 90) * value / top)
+        parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{html.escape(label[:34])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" fill="{BAR}"/>')
+        parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 13}">{value:,.0f}{unit}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _select(counts: Sequence[Mapping], outcome: str, stage: str | None = None) -> list[tuple[str, float]]:
+    rows = [
+        (r["reason"], r["count"]) for r in counts if r["outcome"] == outcome and (stage is None or r["stage"] == stage)
+    ]
+    return sorted(rows, key=lambda kv: -kv[1])
+
+
+def _table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td class="n">{c:,}</td>' if isinstance(c, int) else f"<td>{html.escape(str(c))}</td>" for c in row)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int]) -> str:
+    counts = manifest["counts"]
+    totals = manifest["totals"]
+    ok = manifest["balanced"]
+    status = (
+        f'<span class="ok">balanced: {totals["input"]:,} in = {totals["kept"]:,} kept + {totals["rejected"]:,} '
+        f"rejected + {totals['duplicate']:,} duplicate</span>"
+        if ok
+        else f'<span class="bad">NOT balanced: {totals}</span>'
+    )
+    rejected = [(f"{r['stage']}:{r['reason']}", r["count"]) for r in counts if r["outcome"] == "rejected"]
+    rejected.sort(key=lambda kv: -kv[1])
+    edu = sorted(_select(counts, "edu_bucket"), key=lambda kv: kv[0])
+    sections = [
+        f"<h1>Curation run {html.escape(manifest['run_id'])}</h1>",
+        f"<p>{status}<br>started {manifest['started_at']}, finished {manifest['finished_at']}, "
+        f"schema {manifest['schema_version']}</p>",
+        "<h2>Wall time per pipeline</h2>",
+        _table([(k, f"{v:.1f} s") for k, v in timings.items()], ["pipeline", "wall time"]),
+        "<h2>Where every document went</h2>",
+        bar_chart([(k, totals[k]) for k in ("input", "kept", "rejected", "duplicate")], "documents"),
+        bar_chart(_select(counts, "input", "read"), "input documents per source"),
+        bar_chart(rejected, "rejections by stage:reason"),
+        bar_chart(_select(counts, "duplicate"), "duplicates by method"),
+        "<h2>Languages of kept documents</h2>",
+        bar_chart(_select(counts, "lang")[:40], "kept documents per language (ISO 639-3 + script)"),
+        "<h2>Education value (annotator)</h2>",
+        bar_chart(edu, "documents per rounded education score (0-5)"),
+        bar_chart(_select(counts, "annotated") + _select(counts, "ok") + _select(counts, "failed"), "annotation rows"),
+        "<h2>Stage shards</h2>",
+        bar_chart(_select(counts, "tokens", "mix"), "Qwen tokens per stage", ""),
+        bar_chart(_select(counts, "instances", "mix"), "instances per stage"),
+        bar_chart(_select(counts, "bucket_tokens", "mix"), "tokens per stage:length bucket"),
+        "<h2>Counters</h2>",
+        _table(sorted(metrics.items()), ["counter", "value"]),
+        "<h2>Outputs</h2>",
+        _table(sorted(manifest["outputs"].items()), ["output", "path"]),
+        "<h2>Versions</h2>",
+        _table(sorted(manifest["versions"].items()), ["component", "version"]),
+    ]
+    body = "\n".join(sections)
+    head = f'<meta charset="utf-8"><title>Curation run report</title><style>{STYLE}</style>'
+    return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
+
+
+def write_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], out: str) -> str:
+    path = layout.report_path(out)
+    with FileSystems.create(path) as f:
+        f.write(render_report(manifest, timings, metrics).encode("utf-8"))
+    return path

@@ -1,0 +1,64 @@
+"""Real texts shared by the filter tests: repo fixtures (always present) and Debian files (skipped when absent)."""
+
+from __future__ import annotations
+
+import gettext
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from curation.config_merge import merged_filter_config
+from curation.filters import build_filters
+from curation.text import normalize_text
+
+MIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mixture"
+SHORT_SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample" / "text" / "short.jsonl"
+GPL3 = Path("/usr/share/common-licenses/GPL-3")
+
+
+def fixture_text(name: str) -> str:
+    return normalize_text((MIXTURE / name).read_text(encoding="utf-8"))
+
+
+def sample_docs(prefix: str) -> list[dict]:
+    """Documents of the bundled sample's short.jsonl (real short and junk texts) whose id starts with ``prefix``."""
+    lines = SHORT_SAMPLE.read_text(encoding="utf-8").splitlines()
+    docs = [json.loads(line) for line in lines if line.strip()]
+    return [{**d, "text": normalize_text(d["text"])} for d in docs if d["id"].startswith(prefix)]
+
+
+def system_text(path: Path) -> str:
+    if not path.is_file():
+        pytest.skip(f"{path} not on this machine")
+    return normalize_text(path.read_text(encoding="utf-8"))
+
+
+def mo_text(lang: str, domain: str) -> str:
+    """Translated messages of an installed gettext catalogue, one per paragraph (real text in that language)."""
+    path = Path(f"/usr/share/locale/{lang}/LC_MESSAGES/{domain}.mo")
+    if not path.is_file():
+        pytest.skip(f"{path} not on this machine")
+    with path.open("rb") as fh:
+        catalog = gettext.GNUTranslations(fh)._catalog  # the parsed msgid -> msgstr table
+    return normalize_text("\n\n".join(v.strip() for k, v in catalog.items() if k and isinstance(v, str) and v.strip()))
+
+
+def faq_section() -> str:
+    """Body of the Debian FAQ's section 1.2 ("What is Debian GNU/Linux?"): several paragraphs of plain prose."""
+    match = re.search(
+        r"^1\.2\. What is Debian GNU/Linux\?\n(.+?)\n1\.3\. ", fixture_text("debian-faq.en.txt"), re.M | re.S
+    )
+    assert match, "section 1.2 not found in the FAQ fixture"
+    return match[1].strip()
+
+
+def faq_paragraph() -> str:
+    """The longest paragraph of that section."""
+    return max(faq_section().split("\n\n"), key=len).strip()
+
+
+@pytest.fixture(scope="module")
+def default_filters():
+    return build_filters(merged_filter_config({}))

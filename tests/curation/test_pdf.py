@@ -1,0 +1,68 @@
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from curation.pdf import PdfError, extract_pdf
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "pdf"
+
+
+def _read(name: str) -> bytes:
+    return (SAMPLE / name).read_bytes()
+
+
+def test_text_layer_per_page_real_pdf():
+    data = _read("debian-faq-ru.pdf")
+    result = extract_pdf(data)
+    assert result.page_count == len(result.pages) == 11
+    assert [p.number for p in result.pages] == list(range(1, 12))
+    assert all(p.method == "text_layer" for p in result.pages)
+    assert "Debian" in result.text and "вопросы" in result.text
+    assert result.meta["page_count"] == "11"
+    assert result.meta["pdf_title"].startswith("Часто")
+
+
+@pytest.mark.parametrize("name", ["debian-reference-zh-cn.pdf", "texlive-arabic-lshort-persian.pdf"])
+def test_image_only_page_is_marked_not_dropped(name):
+    result = extract_pdf(_read(name))
+    methods = [p.method for p in result.pages]
+    assert "no_text_layer" in methods and "text_layer" in methods
+    blank = next(p for p in result.pages if p.method == "no_text_layer")
+    with pymupdf.open(SAMPLE / name) as doc:
+        assert doc.load_page(blank.number - 1).get_text().strip() == ""
+
+
+def test_corrupt_encrypted_and_empty_are_errors_with_reasons():
+    with pytest.raises(PdfError) as err:
+        extract_pdf(_read("broken.pdf"))
+    assert err.value.reason == "pdf_corrupt"
+    with pytest.raises(PdfError) as err:
+        extract_pdf(_read("encrypted.pdf"))
+    assert err.value.reason == "pdf_encrypted"
+    with pytest.raises(PdfError) as err:
+        extract_pdf(b"")
+    assert err.value.reason == "pdf_empty"
+    with pytest.raises(PdfError) as err:
+        extract_pdf(Path("/bin/ls").read_bytes()[:50000])
+    assert err.value.reason == "pdf_corrupt"
+
+
+def test_limits_reject_instead_of_truncating():
+    data = _read("debian-faq-en.pdf")
+    with pytest.raises(PdfError) as err:
+        extract_pdf(data, max_pages=10)
+    assert err.value.reason == "pdf_too_many_pages"
+    with pytest.raises(PdfError) as err:
+        extract_pdf(data, max_bytes=1000)
+    assert err.value.reason == "pdf_too_large"
+
+
+def test_pdf_with_only_image_pages_is_rejected():
+    src = pymupdf.open(SAMPLE / "debian-reference-zh-cn.pdf")
+    blank = next(i for i in range(src.page_count) if not src.load_page(i).get_text().strip())
+    out = pymupdf.open()
+    out.insert_pdf(src, from_page=blank, to_page=blank)
+    with pytest.raises(PdfError) as err:
+        extract_pdf(out.tobytes())
+    assert err.value.reason == "pdf_no_text"

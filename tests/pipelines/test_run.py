@@ -1,0 +1,137 @@
+"""The whole factory on the bundled sample, with the real runner, models and Parquet: run once, check everything."""
+
+from __future__ import annotations
+
+import glob
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from curation.tokens import QwenTokenCounter
+from pipelines import run as run_module
+from schemas import ANNOTATION, DOCUMENT, DUPLICATE, REJECTION, RUN_MANIFEST, SHARD_ROW, to_table, validate_table
+
+pytestmark = pytest.mark.slow
+
+
+def read(pattern: str, schema) -> list[dict]:
+    files = sorted(glob.glob(pattern))
+    assert files, f"no output at {pattern}"
+    rows = []
+    for f in files:
+        table = pq.read_table(f)
+        validate_table(table, schema)
+        rows.extend(table.to_pylist())
+    return rows
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "out"
+    manifest = run_module.main(["--output", str(out), "--direct_num_workers=2"])
+    return out, manifest
+
+
+@pytest.fixture(scope="module")
+def outputs(run):
+    out, _ = run
+    return {
+        "docs": read(f"{out}/curated/documents-*.parquet", DOCUMENT),
+        "rejections": read(f"{out}/curated/rejections-*.parquet", REJECTION),
+        "duplicates": read(f"{out}/curated/duplicates-*.parquet", DUPLICATE),
+        "edu": read(f"{out}/annotations/edu-*.parquet", ANNOTATION),
+        **{s: read(f"{out}/shards/{s}/part-*.parquet", SHARD_ROW) for s in ("S1", "S2", "S3")},
+    }
+
+
+def test_manifest_is_valid_and_balanced(run):
+    out, manifest = run
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk == manifest
+    to_table([on_disk], RUN_MANIFEST)
+    t = on_disk["totals"]
+    assert on_disk["balanced"] and t["input"] == t["kept"] + t["rejected"] + t["duplicate"]
+    assert t["kept"] > 0 and t["rejected"] > 0 and t["duplicate"] > 0
+
+
+def test_every_input_document_is_accounted_for_once(run, outputs):
+    _, manifest = run
+    kept = {d["id"] for d in outputs["docs"]}
+    rejected = [r["id"] for r in outputs["rejections"]]
+    duplicate = [d["id"] for d in outputs["duplicates"]]
+    assert len(kept) == len(outputs["docs"])
+    assert len(set(rejected)) == len(rejected) and len(set(duplicate)) == len(duplicate)
+    assert not (kept & set(rejected)) and not (kept & set(duplicate)) and not (set(rejected) & set(duplicate))
+    assert len(kept) + len(rejected) + len(duplicate) == manifest["totals"]["input"]
+    assert {d["duplicate_of"] for d in outputs["duplicates"]} <= kept
+
+
+def test_bad_inputs_become_rejections_with_reasons(outputs):
+    reasons = {(r["stage"], r["reason"]) for r in outputs["rejections"]}
+    for expected in [
+        ("extract", "pdf_corrupt"),
+        ("extract", "pdf_encrypted"),
+        ("read", "invalid_utf8"),
+        ("read", "invalid_json"),
+        ("read", "missing_text"),
+        ("normalize", "empty_text"),
+        ("normalize", "binary_junk"),
+    ]:
+        assert expected in reasons, f"{expected} not among {sorted(reasons)}"
+    assert any(stage == "filter" for stage, _ in reasons)
+
+
+def test_pdfs_are_extracted_page_level_in_several_scripts(outputs):
+    pdfs = [d for d in outputs["docs"] if d["source"] == "sample-pdf"]
+    assert len(pdfs) >= 3
+    scripts = {d["script"] for d in outputs["docs"]}
+    assert {"Latn", "Cyrl"} <= scripts and scripts & {"Jpan", "Hani", "Hans", "Hant", "Arab"}
+    methods = [dict(d["meta"])["page_methods"].split(",") for d in pdfs]
+    assert all(len(m) == int(dict(d["meta"])["page_count"]) for m, d in zip(methods, pdfs, strict=True))
+    assert any("no_text_layer" in m for m in methods), "the image-only page is recorded"
+
+
+def test_languages_are_identified(outputs):
+    langs = {d["lang"] for d in outputs["docs"]}
+    assert len(langs) >= 5 and "eng_Latn" in langs and "rus_Cyrl" in langs
+    assert all(d["lang_score"] is not None and 0 < d["lang_score"] <= 1.0001 for d in outputs["docs"])
+
+
+def test_exact_and_near_duplicates_are_found(outputs):
+    methods = {d["method"] for d in outputs["duplicates"]}
+    assert methods == {"exact", "minhash"}
+    kept = {d["id"]: d for d in outputs["docs"]}
+    for dup in outputs["duplicates"]:
+        assert dup["cluster_size"] >= 2
+        assert kept[dup["duplicate_of"]]["dedup_cluster_size"] >= 2
+
+
+def test_every_kept_document_has_an_edu_annotation(outputs):
+    by_id = {a["id"]: a for a in outputs["edu"]}
+    assert set(by_id) == {d["id"] for d in outputs["docs"]}
+    for ann in outputs["edu"]:
+        assert ann["status"] == "ok" and 0 <= ann["score"] <= 5
+        assert ann["model"] == "smollm2-135m-instruct" and ann["backend"] == "transformers"
+        assert abs(sum(p for _, p in ann["distribution"]) - 1) < 1e-6
+
+
+def test_stage_shards_respect_their_specs(outputs):
+    counter = QwenTokenCounter()
+    edu = {a["id"]: a["score"] for a in outputs["edu"]}
+    assert outputs["S1"] and outputs["S3"]
+    for row in outputs["S1"] + outputs["S2"]:
+        assert row["n_tokens"] <= 4096
+    for row in outputs["S2"]:
+        assert edu[row["doc_id"]] >= 2.5
+    for row in outputs["S3"]:
+        assert 4096 <= row["n_tokens"] <= 32768 and row["length_bucket"] in ("4k-16k", "16k-32k")
+    sample = (outputs["S1"] + outputs["S3"])[:20]
+    assert [r["n_tokens"] for r in sample] == counter.count_batch([r["text"] for r in sample])
+
+
+def test_report_has_plots(run):
+    out, _ = run
+    html = Path(out, "report.html").read_text()
+    assert html.count("<svg") >= 5 and "balanced" in html
