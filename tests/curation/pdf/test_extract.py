@@ -5,7 +5,7 @@ import pytest
 
 from curation.pdf import PdfError, extract_pdf
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "pdf"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample" / "pdf"
 
 
 def _read(name: str) -> bytes:
