@@ -9,13 +9,12 @@ from typing import Any
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam import coders
-from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from curation.records import doc_id, line_key, new_document, rejection
 from curation.text import DecodeError, decode_text
 from pipelines.metrics import counter
-from pipelines.pdf_extract import ExtractPdfFn
+from pipelines.pdf_extract import ReadPdfs
 from schemas import validate_record
 
 GLOB_CHARS = "*?["
@@ -114,16 +113,11 @@ class ReadSources(beam.PTransform):
                 label = f"{src['name']}[{i}]"
                 prefix = static_prefix(pattern)
                 if src["type"] == "pdf":
-                    parsed = (
-                        pbegin
-                        | f"Match {label}" >> fileio.MatchFiles(pattern)
-                        | f"Open {label}" >> fileio.ReadMatches()
-                        | f"Extract {label}"
-                        >> beam.ParDo(ExtractPdfFn(src["name"], prefix, self.extract)).with_outputs(
-                            "rejections", main="docs"
-                        )
-                    )
-                elif src["type"] == "jsonl":
+                    parsed = pbegin | f"Pdf {label}" >> ReadPdfs(pattern, src["name"], prefix, self.extract)
+                    docs.append(parsed["docs"])
+                    rejections.append(parsed["rejections"])
+                    continue
+                if src["type"] == "jsonl":
                     parsed = (
                         pbegin
                         | f"Read {label}" >> beam.io.ReadFromTextWithFilename(pattern, coder=coders.BytesCoder())

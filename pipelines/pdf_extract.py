@@ -1,4 +1,9 @@
-"""PDF files → Documents (page-level text layer via PyMuPDF) or Rejections with the reason."""
+"""PDF files → Documents (one per file, or per page range for long PDFs) or Rejections with the reason.
+
+Two steps with a Reshuffle between them: planning opens each PDF once to count pages and splits long ones into page
+ranges, so the ranges of one huge PDF spread over workers; extraction re-reads the file (through Beam FileSystems)
+and extracts one range. Both run MuPDF in an isolated child process under a hard time and memory limit.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +11,127 @@ from collections.abc import Mapping
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystems import FileSystems
 
-from curation.pdf import PdfError, extract_pdf
+from curation.pdf import IsolatedRunner, PdfError, extract_pdf, page_ranges, pdf_info
 from curation.records import doc_id, new_document, rejection
 from pipelines.metrics import counter
 
+REJECT = "rejections"
 
-class ExtractPdfFn(beam.DoFn):
-    """One PDF file → one Document; a bad PDF becomes a Rejection and the run goes on."""
 
+def _limits(extract: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "max_pages": int(extract.get("pdf_max_pages", 20000)),
+        "max_bytes": int(extract.get("pdf_max_bytes", 200_000_000)),
+        "pages_per_document": int(extract.get("pdf_pages_per_document", 500)),
+        "timeout_s": float(extract.get("pdf_timeout_s", 300)),
+        "max_memory_mb": int(extract.get("pdf_max_memory_mb", 4096)) or None,
+    }
+
+
+def _range_key(rel: str, first: int, last: int, whole: bool) -> str:
+    return rel if whole else f"{rel}#p{first}-{last}"
+
+
+class _IsolatedDoFn(beam.DoFn):
     def __init__(self, source: str, prefix: str, extract: Mapping[str, Any]):
         self.source = source
         self.prefix = prefix
-        self.max_pages = int(extract.get("pdf_max_pages", 2000))
-        self.max_bytes = int(extract.get("pdf_max_bytes", 200_000_000))
+        self.limits = _limits(extract)
+        self.runner: IsolatedRunner | None = None
+
+    def setup(self):
+        self.runner = IsolatedRunner(self.limits["timeout_s"], self.limits["max_memory_mb"])
+
+    def teardown(self):
+        if self.runner is not None:
+            self.runner.close()
+
+    def _rel(self, path: str) -> str:
+        return path[len(self.prefix) :] if path.startswith(self.prefix) else path.rsplit("/", 1)[-1]
+
+
+class PlanPdfFn(_IsolatedDoFn):
+    """ReadableFile → (path, key, first, last, whole) extraction tasks; unreadable PDFs → Rejections."""
 
     def process(self, readable):
         path = readable.metadata.path
-        rel = path[len(self.prefix) :] if path.startswith(self.prefix) else path.rsplit("/", 1)[-1]
+        rel = self._rel(path)
         base = {"id": doc_id(self.source, rel), "source": self.source, "locator": path}
+        counter("extract", "pdf_files").inc()
         size = readable.metadata.size_in_bytes
-        if size > self.max_bytes:
+        if size > self.limits["max_bytes"]:
             yield beam.pvalue.TaggedOutput(
-                "rejections", rejection(base, "extract", "pdf_too_large", f"{size} bytes > {self.max_bytes}")
+                REJECT, rejection(base, "extract", "pdf_too_large", f"{size} bytes > {self.limits['max_bytes']}")
             )
             return
         try:
-            extraction = extract_pdf(readable.read(), max_pages=self.max_pages, max_bytes=self.max_bytes)
+            info = self.runner.run(pdf_info, readable.read())
         except PdfError as err:
-            yield beam.pvalue.TaggedOutput("rejections", rejection(base, "extract", err.reason, err.detail))
+            yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", err.reason, err.detail))
             return
-        except Exception as err:  # a PDF must never crash the run; keep the message for triage
-            yield beam.pvalue.TaggedOutput(
-                "rejections", rejection(base, "extract", "pdf_error", f"{type(err).__name__}: {err}")
+        if info.page_count > self.limits["max_pages"]:
+            detail = f"{info.page_count} pages > {self.limits['max_pages']}"
+            yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", "pdf_too_many_pages", detail))
+            return
+        ranges = page_ranges(info.page_count, self.limits["pages_per_document"])
+        if len(ranges) > 1:
+            counter("extract", "pdf_split").inc()
+        for first, last in ranges:
+            yield (path, _range_key(rel, first, last, len(ranges) == 1), first, last)
+
+
+class ExtractPdfRangeFn(_IsolatedDoFn):
+    """One (path, key, first, last) task → one Document, or a Rejection saying why it yields none."""
+
+    def process(self, task: tuple[str, str, int, int]):
+        path, key, first, last = task
+        base = {"id": doc_id(self.source, key), "source": self.source, "locator": f"{path}#p{first}-{last}"}
+        try:
+            with FileSystems.open(path) as f:
+                data = f.read()
+            extraction = self.runner.run(
+                extract_pdf,
+                data,
+                first_page=first,
+                last_page=last,
+                max_bytes=self.limits["max_bytes"],
+                max_pages=self.limits["pages_per_document"] or self.limits["max_pages"],
             )
+        except PdfError as err:
+            yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", err.reason, err.detail))
             return
-        pages = extraction.pages
-        counter("extract", "pdf_pages").inc(len(pages))
-        for page in pages:
-            counter("extract", f"pages_{page.method}").inc()
-        locator = f"{path}#p1-{extraction.page_count}"
+        except OSError as err:  # the file vanished or the store failed: say so rather than lose the document
+            yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", "pdf_unreadable", str(err)))
+            return
+        counter("extract", "pdf_pages").inc(len(extraction.pages))
+        for method, n in extraction.method_counts().items():
+            counter("extract", f"pages_{method}").inc(n)
         meta = {str(k): str(v) for k, v in extraction.meta.items()}
-        meta["page_methods"] = ",".join(p.method for p in pages)
-        yield new_document(base["id"], extraction.text, self.source, locator, meta)
+        yield new_document(base["id"], extraction.text, self.source, base["locator"], meta)
+
+
+class ReadPdfs(beam.PTransform):
+    """Glob → {"docs", "rejections"}; every matched PDF (or page range of one) lands in exactly one."""
+
+    def __init__(self, pattern: str, source: str, prefix: str, extract: Mapping[str, Any]):
+        super().__init__()
+        self.pattern, self.source, self.prefix, self.extract = pattern, source, prefix, dict(extract)
+
+    def expand(self, pbegin):
+        planned = (
+            pbegin
+            | "Match" >> fileio.MatchFiles(self.pattern)
+            | "Open" >> fileio.ReadMatches()
+            | "Plan" >> beam.ParDo(PlanPdfFn(self.source, self.prefix, self.extract)).with_outputs(REJECT, main="tasks")
+        )
+        extracted = (
+            planned.tasks
+            | "SpreadRanges" >> beam.Reshuffle()
+            | "Extract"
+            >> beam.ParDo(ExtractPdfRangeFn(self.source, self.prefix, self.extract)).with_outputs(REJECT, main="docs")
+        )
+        rejections = (planned[REJECT], extracted[REJECT]) | "PdfRejections" >> beam.Flatten()
+        return {"docs": extracted.docs, "rejections": rejections}

@@ -1,50 +1,59 @@
-"""Page-level PDF text through PyMuPDF's text layer, with the method recorded per page.
+"""Page-level PDF text: text layer in reading order, a per-page router, OCR where the layer is unusable.
 
-Pages without a text layer are kept as empty pages marked ``no_text_layer`` so the OCR router (issue 3) can find
-them; a PDF that cannot be read at all raises :class:`PdfError` with a Rejection reason instead of crashing a worker.
+Every page records how its text was obtained (``PageText.method``) so later stages and reports can tell born-digital
+text from OCR. A PDF that cannot be read at all raises :class:`PdfError` with a Rejection reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pymupdf
 
+from curation.pdf.errors import PdfError
+
 PAGE_SEPARATOR = "\n\n"
-
-
-class PdfError(ValueError):
-    """A PDF that yields no document; ``reason`` is the Rejection reason."""
-
-    def __init__(self, reason: str, detail: str | None = None):
-        super().__init__(f"{reason}: {detail}" if detail else reason)
-        self.reason = reason
-        self.detail = detail
+METADATA_KEYS = ("title", "author", "subject", "keywords", "creator", "producer", "creationDate")
 
 
 @dataclass(frozen=True)
 class PageText:
-    number: int  # 1-based
+    number: int  # 1-based page number in the PDF
     text: str
-    method: str  # text_layer | no_text_layer | error
+    method: str  # text_layer | ocr_tesseract | ocr_vision | no_text_layer | blank | error
+    reason: str = "ok"  # router verdict that chose the method
 
 
 @dataclass(frozen=True)
 class PdfExtraction:
     pages: list[PageText]
-    page_count: int
+    page_count: int  # pages in the whole PDF (a range extraction covers fewer)
     meta: dict[str, str] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
         return PAGE_SEPARATOR.join(p.text.strip() for p in self.pages if p.text.strip())
 
+    def method_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for page in self.pages:
+            counts[page.method] = counts.get(page.method, 0) + 1
+        return counts
 
-def _open(data: bytes) -> pymupdf.Document:
+
+@dataclass(frozen=True)
+class PdfInfo:
+    page_count: int
+    meta: dict[str, str]
+
+
+def open_pdf(data: bytes) -> pymupdf.Document:
+    """Open ``data`` as a PDF or raise PdfError(pdf_empty | pdf_corrupt | pdf_encrypted | pdf_no_pages)."""
     if not data:
         raise PdfError("pdf_empty", "0 bytes")
-    if not data.lstrip()[:1024].startswith(b"%PDF") and b"%PDF" not in data[:1024]:
-        raise PdfError("pdf_corrupt", "no %PDF header")
+    if b"%PDF" not in data[:1024]:
+        raise PdfError("pdf_corrupt", "no %PDF header in the first 1024 bytes")
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as err:  # PyMuPDF raises FileDataError / RuntimeError variants for broken files
@@ -52,38 +61,92 @@ def _open(data: bytes) -> pymupdf.Document:
     if doc.needs_pass:
         doc.close()
         raise PdfError("pdf_encrypted", "password required")
+    if doc.page_count == 0:
+        doc.close()
+        raise PdfError("pdf_no_pages")
     return doc
 
 
-def _page_text(page: pymupdf.Page) -> tuple[str, str]:
-    # sort=True orders blocks top-left to bottom-right, which fixes most single-column reading-order issues.
-    text = page.get_text("text", sort=True)
-    if text.strip():
-        return text, "text_layer"
-    return "", "no_text_layer"
-
-
-def extract_pdf(data: bytes, *, max_pages: int = 2000, max_bytes: int = 200_000_000) -> PdfExtraction:
-    """Text of every page of ``data``; a page that fails alone is marked ``error`` and the rest still count."""
-    if len(data) > max_bytes:
-        raise PdfError("pdf_too_large", f"{len(data)} bytes > {max_bytes}")
-    doc = _open(data)
+def document_meta(doc: pymupdf.Document) -> dict[str, str]:
+    """page_count, title/author/... from the info dictionary, and the catalog's /Lang where present."""
+    info = doc.metadata or {}
+    meta = {"page_count": str(doc.page_count)}
+    meta.update({f"pdf_{k}": str(info[k]).strip() for k in METADATA_KEYS if info.get(k) and str(info[k]).strip()})
     try:
-        if doc.page_count == 0:
-            raise PdfError("pdf_no_pages")
-        if doc.page_count > max_pages:
-            raise PdfError("pdf_too_many_pages", f"{doc.page_count} pages > {max_pages}")
-        pages = []
-        for index in range(doc.page_count):
-            try:
-                text, method = _page_text(doc.load_page(index))
-            except Exception:  # one damaged page must not lose the document
-                text, method = "", "error"
-            pages.append(PageText(index + 1, text, method))
-        info = {k: str(v) for k, v in (doc.metadata or {}).items() if v}
-        meta = {"page_count": str(doc.page_count), **{f"pdf_{k}": v for k, v in info.items()}}
-        if not any(p.text.strip() for p in pages):
-            raise PdfError("pdf_no_text", f"no page of {doc.page_count} has a text layer")
-        return PdfExtraction(pages=pages, page_count=doc.page_count, meta=meta)
+        kind, value = doc.xref_get_key(doc.pdf_catalog(), "Lang")
+        if kind == "string" and value.strip():
+            meta["pdf_language"] = value.strip()
+    except Exception:  # a broken catalog only costs the language hint
+        pass
+    return meta
+
+
+def pdf_info(data: bytes) -> PdfInfo:
+    """Page count and metadata without extracting text (to plan page ranges)."""
+    doc = open_pdf(data)
+    try:
+        return PdfInfo(doc.page_count, document_meta(doc))
     finally:
         doc.close()
+
+
+def page_ranges(page_count: int, pages_per_document: int) -> list[tuple[int, int]]:
+    """1-based inclusive ranges that split a long PDF into documents of at most ``pages_per_document`` pages."""
+    if pages_per_document <= 0 or page_count <= pages_per_document:
+        return [(1, page_count)]
+    return [(s, min(s + pages_per_document - 1, page_count)) for s in range(1, page_count + 1, pages_per_document)]
+
+
+def _text_layer(page: pymupdf.Page) -> str:
+    # sort=True orders blocks top-left to bottom-right, which fixes most single-column reading-order issues.
+    return page.get_text("text", sort=True)
+
+
+def _page(page: pymupdf.Page, number: int) -> PageText:
+    text = _text_layer(page)
+    if text.strip():
+        return PageText(number, text, "text_layer")
+    if page.get_images(full=False):
+        return PageText(number, "", "no_text_layer", "empty")
+    return PageText(number, "", "blank", "empty")
+
+
+def extract_pages(doc: pymupdf.Document, numbers: Sequence[int]) -> list[PageText]:
+    pages = []
+    for number in numbers:
+        try:
+            pages.append(_page(doc.load_page(number - 1), number))
+        except Exception as err:  # one damaged page must not lose the document
+            pages.append(PageText(number, "", "error", f"{type(err).__name__}: {err}"[:200]))
+    return pages
+
+
+def extract_pdf(
+    data: bytes,
+    *,
+    first_page: int = 1,
+    last_page: int | None = None,
+    max_pages: int = 2000,
+    max_bytes: int = 200_000_000,
+) -> PdfExtraction:
+    """Text of pages ``first_page..last_page`` (1-based, inclusive; default all) of ``data``."""
+    if len(data) > max_bytes:
+        raise PdfError("pdf_too_large", f"{len(data)} bytes > {max_bytes}")
+    doc = open_pdf(data)
+    try:
+        last = doc.page_count if last_page is None else min(last_page, doc.page_count)
+        if first_page < 1 or first_page > last:
+            raise PdfError("pdf_bad_range", f"pages {first_page}-{last_page} of {doc.page_count}")
+        if last - first_page + 1 > max_pages:
+            raise PdfError("pdf_too_many_pages", f"{last - first_page + 1} pages > {max_pages}")
+        pages = extract_pages(doc, range(first_page, last + 1))
+        meta = document_meta(doc)
+    finally:
+        doc.close()
+    if not any(p.text.strip() for p in pages):
+        raise PdfError("pdf_no_text", f"no page of {first_page}-{last} has usable text")
+    result = PdfExtraction(pages=pages, page_count=int(meta["page_count"]), meta=meta)
+    meta["pages"] = f"{first_page}-{last}"
+    meta.update({f"pages_{method}": str(n) for method, n in sorted(result.method_counts().items())})
+    meta["page_methods"] = ",".join(p.method for p in pages)
+    return result

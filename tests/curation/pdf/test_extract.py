@@ -23,7 +23,7 @@ def test_text_layer_per_page_real_pdf():
     assert result.meta["pdf_title"].startswith("Часто")
 
 
-@pytest.mark.parametrize("name", ["debian-reference-zh-cn.pdf", "texlive-arabic-lshort-persian.pdf"])
+@pytest.mark.parametrize("name", ["debian-reference-zh-cn.pdf", "texlive-arabic-arabi-user-guide.pdf"])
 def test_image_only_page_is_marked_not_dropped(name):
     result = extract_pdf(_read(name))
     methods = [p.method for p in result.pages]
@@ -66,3 +66,26 @@ def test_pdf_with_only_image_pages_is_rejected():
     with pytest.raises(PdfError) as err:
         extract_pdf(out.tobytes())
     assert err.value.reason == "pdf_no_text"
+
+
+def test_page_ranges_and_metadata():
+    from curation.pdf import page_ranges, pdf_info
+
+    assert page_ranges(73, 500) == [(1, 73)]
+    assert page_ranges(73, 30) == [(1, 30), (31, 60), (61, 73)]
+    data = _read("debian-faq-en.pdf")
+    info = pdf_info(data)
+    assert info.page_count == 73 and info.meta["pdf_title"] == "The Debian GNU/Linux FAQ"
+    parts = [extract_pdf(data, first_page=a, last_page=b) for a, b in page_ranges(73, 30)]
+    assert [p.pages[0].number for p in parts] == [1, 31, 61]
+    assert sum(len(p.pages) for p in parts) == 73
+    assert "\n\n".join(p.text for p in parts) == extract_pdf(data).text
+    assert parts[1].meta["pages"] == "31-60" and parts[1].page_count == 73
+    counts = {k: v for k, v in parts[0].meta.items() if k.startswith("pages_")}
+    assert sum(int(v) for v in counts.values()) == 30
+
+
+def test_blank_page_is_not_an_ocr_candidate():
+    result = extract_pdf(_read("texlive-arabic-lshort-persian.pdf"))
+    assert result.pages[3].method == "blank"
+    assert {p.method for p in result.pages} == {"text_layer", "blank"}
