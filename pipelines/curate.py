@@ -28,6 +28,13 @@ def _split(pcoll, label: str, fn: beam.DoFn):
     return result.docs, result.rejections
 
 
+def _page_methods(doc: dict):
+    """((extract, pages, method), 1) per extracted PDF page, counted before any filter drops the document."""
+    methods = (doc.get("meta") or {}).get("page_methods")
+    for method in methods.split(",") if methods else ():
+        yield ("extract", "pages", method), 1
+
+
 def _follow(kv: tuple[str, dict]):
     _, group = kv
     final = group["later"][0]["duplicate_of"] if group["later"] else None
@@ -109,6 +116,7 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
         tally(docs, "CountLangs", lambda d: ("langid", "lang", d["lang"] or "und")),
         tally(docs, "CountSources", lambda d: ("curate", "kept_source", d["source"])),
         docs | "CountChars" >> beam.Map(lambda d: (("curate", "chars", ""), d["n_chars"])),
+        read["docs"] | "CountPdfPages" >> beam.FlatMap(_page_methods),
     )
     counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(layout.counts_path(out, "curate"))
     return {"docs": docs, "rejections": rejections, "duplicates": dups}

@@ -86,9 +86,15 @@ class QualityFilterFn(beam.DoFn):
         result = apply_filters(self.filters, doc["text"], doc["lang"] or "und", doc["script"] or "Zyyy")
         doc = {**doc, "quality": {k: float(v) for k, v in result.stats.items()}}
         if not result.keep:
-            yield _reject(doc, "filter", result.reason or "filtered")
+            yield _reject(doc, "filter", result.reason or "filtered", _filter_detail(result.reason, result.stats))
             return
         yield doc
+
+
+def _filter_detail(reason: str | None, stats: Mapping[str, float]) -> str:
+    """The failing filter's measurements, so a rejection can be checked without re-running the filter."""
+    name = (reason or "").split(":", 1)[0]
+    return ", ".join(f"{k.split(':', 1)[1]}={v:.4g}" for k, v in sorted(stats.items()) if k.startswith(f"{name}:"))
 
 
 def keep_first_id(kv: tuple[str, list[dict]]):

@@ -113,7 +113,9 @@ class ReadSources(beam.PTransform):
                 label = f"{src['name']}[{i}]"
                 prefix = static_prefix(pattern)
                 if src["type"] == "pdf":
-                    parsed = pbegin | f"Pdf {label}" >> ReadPdfs(pattern, src["name"], prefix, self.extract)
+                    parsed = pbegin | f"Pdf {label}" >> ReadPdfs(
+                        pattern, src["name"], prefix, self.extract, src.get("languages") or ()
+                    )
                     docs.append(parsed["docs"])
                     rejections.append(parsed["rejections"])
                     continue

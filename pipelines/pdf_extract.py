@@ -7,7 +7,7 @@ and extracts one range. Both run MuPDF in an isolated child process under a hard
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -28,6 +28,7 @@ def _limits(extract: Mapping[str, Any]) -> dict[str, Any]:
         "pages_per_document": int(extract.get("pdf_pages_per_document", 500)),
         "timeout_s": float(extract.get("pdf_timeout_s", 300)),
         "max_memory_mb": int(extract.get("pdf_max_memory_mb", 4096)) or None,
+        "ocr": dict(extract.get("ocr") or {"backend": "none"}),
     }
 
 
@@ -36,10 +37,11 @@ def _range_key(rel: str, first: int, last: int, whole: bool) -> str:
 
 
 class _IsolatedDoFn(beam.DoFn):
-    def __init__(self, source: str, prefix: str, extract: Mapping[str, Any]):
+    def __init__(self, source: str, prefix: str, extract: Mapping[str, Any], languages: Sequence[str] = ()):
         self.source = source
         self.prefix = prefix
         self.limits = _limits(extract)
+        self.languages = list(languages)
         self.runner: IsolatedRunner | None = None
 
     def setup(self):
@@ -99,6 +101,8 @@ class ExtractPdfRangeFn(_IsolatedDoFn):
                 last_page=last,
                 max_bytes=self.limits["max_bytes"],
                 max_pages=self.limits["pages_per_document"] or self.limits["max_pages"],
+                ocr=self.limits["ocr"],
+                languages=self.languages,
             )
         except PdfError as err:
             yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", err.reason, err.detail))
@@ -116,9 +120,12 @@ class ExtractPdfRangeFn(_IsolatedDoFn):
 class ReadPdfs(beam.PTransform):
     """Glob → {"docs", "rejections"}; every matched PDF (or page range of one) lands in exactly one."""
 
-    def __init__(self, pattern: str, source: str, prefix: str, extract: Mapping[str, Any]):
+    def __init__(
+        self, pattern: str, source: str, prefix: str, extract: Mapping[str, Any], languages: Sequence[str] = ()
+    ):
         super().__init__()
         self.pattern, self.source, self.prefix, self.extract = pattern, source, prefix, dict(extract)
+        self.languages = list(languages)
 
     def expand(self, pbegin):
         planned = (
@@ -131,7 +138,9 @@ class ReadPdfs(beam.PTransform):
             planned.tasks
             | "SpreadRanges" >> beam.Reshuffle()
             | "Extract"
-            >> beam.ParDo(ExtractPdfRangeFn(self.source, self.prefix, self.extract)).with_outputs(REJECT, main="docs")
+            >> beam.ParDo(ExtractPdfRangeFn(self.source, self.prefix, self.extract, self.languages)).with_outputs(
+                REJECT, main="docs"
+            )
         )
         rejections = (planned[REJECT], extracted[REJECT]) | "PdfRejections" >> beam.Flatten()
         return {"docs": extracted.docs, "rejections": rejections}

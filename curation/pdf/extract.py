@@ -6,12 +6,19 @@ text from OCR. A PDF that cannot be read at all raises :class:`PdfError` with a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pymupdf
 
 from curation.pdf.errors import PdfError
+from curation.pdf.layout import page_text, strip_repeated_lines
+from curation.pdf.ocr import OcrBackend, TesseractOcr, build_ocr_backend, render_page
+from curation.pdf.router import assess_page, repair_text
+from curation.scripts import dominant_script, han_variant
 
 PAGE_SEPARATOR = "\n\n"
 METADATA_KEYS = ("title", "author", "subject", "keywords", "creator", "producer", "creationDate")
@@ -21,7 +28,7 @@ METADATA_KEYS = ("title", "author", "subject", "keywords", "creator", "producer"
 class PageText:
     number: int  # 1-based page number in the PDF
     text: str
-    method: str  # text_layer | ocr_tesseract | ocr_vision | no_text_layer | blank | error
+    method: str  # text_layer | ocr_<backend> | ocr_layer | ocr_failed | no_text_layer | blank | error
     reason: str = "ok"  # router verdict that chose the method
 
 
@@ -97,28 +104,81 @@ def page_ranges(page_count: int, pages_per_document: int) -> list[tuple[int, int
     return [(s, min(s + pages_per_document - 1, page_count)) for s in range(1, page_count + 1, pages_per_document)]
 
 
-def _text_layer(page: pymupdf.Page) -> str:
-    # sort=True orders blocks top-left to bottom-right, which fixes most single-column reading-order issues.
-    return page.get_text("text", sort=True)
+@functools.cache
+def _ocr_backend(cfg_json: str) -> OcrBackend | None:
+    """One backend per process and config (``auto``: Tesseract when its language data is installed, else none)."""
+    cfg = json.loads(cfg_json)
+    if str(cfg.get("backend", "none")).lower() == "auto":
+        try:
+            return build_ocr_backend({**cfg, "backend": "tesseract"})
+        except RuntimeError:
+            return None
+    return build_ocr_backend(cfg)
 
 
-def _page(page: pymupdf.Page, number: int) -> PageText:
-    text = _text_layer(page)
-    if text.strip():
-        return PageText(number, text, "text_layer")
-    if page.get_images(full=False):
-        return PageText(number, "", "no_text_layer", "empty")
-    return PageText(number, "", "blank", "empty")
+def _hints(pages: Sequence[PageText], declared: Sequence[str]) -> list[str]:
+    """OCR language hints: the source's declared languages, else the script of the PDF's own usable text."""
+    if declared:
+        return list(declared)
+    sample = "".join(p.text for p in pages if p.method == "text_layer")[:20000]
+    script = dominant_script(sample) if sample else "Zyyy"
+    if script in ("Hans", "Hant", "Hani"):
+        return [f"zho_{han_variant(sample)}"]
+    if script == "Jpan":
+        return ["jpn_Jpan"]
+    return [script] if script != "Zyyy" else []
 
 
-def extract_pages(doc: pymupdf.Document, numbers: Sequence[int]) -> list[PageText]:
+def _route(page: pymupdf.Page, number: int) -> PageText:
+    text = page_text(page)
+    verdict = assess_page(page, text)
+    if verdict.usable:
+        return PageText(
+            number, repair_text(text), "blank" if verdict.reason == "blank" else "text_layer", verdict.reason
+        )
+    return PageText(number, text, "needs_ocr", verdict.reason)
+
+
+def _ocr(doc: pymupdf.Document, pages: list[PageText], backend: OcrBackend | None, hints: list[str]) -> list[PageText]:
+    todo = [i for i, p in enumerate(pages) if p.method == "needs_ocr"]
+    if not todo:
+        return pages
+    out = list(pages)
+    if backend is None:  # no OCR configured: a hidden OCR layer is better than nothing, other unusable text is not
+        for i in todo:
+            p = pages[i]
+            keep = p.reason == "invisible_text"
+            out[i] = PageText(p.number, p.text if keep else "", "ocr_layer" if keep else "no_text_layer", p.reason)
+        return out
+    if isinstance(backend, TesseractOcr):
+        results = [backend.recognize_page(doc.load_page(pages[i].number - 1), hints) for i in todo]
+    else:  # HTTP backends take the whole batch at once (concurrent requests)
+        images = [render_page(doc.load_page(pages[i].number - 1), backend.dpi, gray=backend.gray) for i in todo]
+        results = backend.recognize(images, hints)
+    for i, result in zip(todo, results, strict=True):
+        p = pages[i]
+        if result.ok:
+            out[i] = PageText(p.number, repair_text(result.text), f"ocr_{backend.name}", p.reason)
+        else:
+            out[i] = PageText(p.number, "", "ocr_failed", f"{p.reason}; {result.error}"[:200])
+    return out
+
+
+def extract_pages(
+    doc: pymupdf.Document, numbers: Sequence[int], ocr: Mapping[str, Any] | None = None, languages: Sequence[str] = ()
+) -> list[PageText]:
+    """Route every page (text layer or OCR), drop running heads/footers, then OCR the pages that need it."""
     pages = []
     for number in numbers:
         try:
-            pages.append(_page(doc.load_page(number - 1), number))
+            pages.append(_route(doc.load_page(number - 1), number))
         except Exception as err:  # one damaged page must not lose the document
             pages.append(PageText(number, "", "error", f"{type(err).__name__}: {err}"[:200]))
-    return pages
+    layer = [i for i, p in enumerate(pages) if p.method == "text_layer"]
+    for i, text in zip(layer, strip_repeated_lines([pages[i].text for i in layer]), strict=True):
+        pages[i] = PageText(pages[i].number, text, "text_layer", pages[i].reason)
+    backend = _ocr_backend(json.dumps(dict(ocr or {}), sort_keys=True))
+    return _ocr(doc, pages, backend, _hints(pages, languages))
 
 
 def extract_pdf(
@@ -128,6 +188,8 @@ def extract_pdf(
     last_page: int | None = None,
     max_pages: int = 2000,
     max_bytes: int = 200_000_000,
+    ocr: Mapping[str, Any] | None = None,
+    languages: Sequence[str] = (),
 ) -> PdfExtraction:
     """Text of pages ``first_page..last_page`` (1-based, inclusive; default all) of ``data``."""
     if len(data) > max_bytes:
@@ -139,7 +201,7 @@ def extract_pdf(
             raise PdfError("pdf_bad_range", f"pages {first_page}-{last_page} of {doc.page_count}")
         if last - first_page + 1 > max_pages:
             raise PdfError("pdf_too_many_pages", f"{last - first_page + 1} pages > {max_pages}")
-        pages = extract_pages(doc, range(first_page, last + 1))
+        pages = extract_pages(doc, range(first_page, last + 1), ocr, languages)
         meta = document_meta(doc)
     finally:
         doc.close()

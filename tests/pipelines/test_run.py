@@ -81,16 +81,21 @@ def test_bad_inputs_become_rejections_with_reasons(outputs):
     ]:
         assert expected in reasons, f"{expected} not among {sorted(reasons)}"
     assert any(stage == "filter" for stage, _ in reasons)
+    filtered = [r for r in outputs["rejections"] if r["stage"] == "filter"]
+    assert all(r["detail"] and "=" in r["detail"] for r in filtered)  # the measurements behind the decision
 
 
-def test_pdfs_are_extracted_page_level_in_several_scripts(outputs):
+def test_pdfs_are_extracted_page_level_in_several_scripts(run, outputs):
     pdfs = [d for d in outputs["docs"] if d["source"] == "sample-pdf"]
     assert len(pdfs) >= 3
     scripts = {d["script"] for d in outputs["docs"]}
     assert {"Latn", "Cyrl"} <= scripts and scripts & {"Jpan", "Hani", "Hans", "Hant", "Arab"}
     methods = [dict(d["meta"])["page_methods"].split(",") for d in pdfs]
     assert all(len(m) == int(dict(d["meta"])["page_count"]) for m, d in zip(methods, pdfs, strict=True))
-    assert any("no_text_layer" in m for m in methods), "the image-only page is recorded"
+    pages = {c["reason"]: c["count"] for c in run[1]["counts"] if c["outcome"] == "pages"}
+    ocr = pages.get("ocr_tesseract", 0) + pages.get("no_text_layer", 0)  # no_text_layer where tesseract is absent
+    assert ocr >= 2, f"the image-only pages are routed to OCR: {pages}"
+    assert sum(pages.values()) >= 100 and pages["text_layer"] > ocr
 
 
 def test_languages_are_identified(outputs):
