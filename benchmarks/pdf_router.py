@@ -10,16 +10,18 @@ into ``--cache`` (default ``$CURATION_CORPORA`` or ``~/.cache/curation-factory/c
 
 Ground truth, defined without the router:
 
-* textless page: fewer than 8 visible non-space chars (``get_texttrace``, render mode 3 excluded). It needs OCR
-  when its 36-dpi rendering shows content (>= 0.3 % of pixels darker than 200/255): ``image-only`` when it holds a
+* textless page: fewer than 8 visible non-space chars (``get_texttrace``: render mode 3 and chars outside the page
+  excluded). It needs OCR when its rendering (36 dpi, >= 400 px long side for small figure pages) shows content
+  (>= 0.3 % of pixels darker than 200/255): ``image-only`` when it holds a
   raster image covering >= 0.5 % of the page, ``vector-only`` otherwise (logos, drawings, outlined text); a
   textless page without content is blank and needs nothing.
 * page with text: it needs OCR when OCR finds substantial text the text layer does not have: the Tesseract CLI
   (200 dpi, languages of the package/folder, words with confidence >= 60) gives >= 40 chars, and >= 50 % of its
   char 3-grams (NFKC, casefolded, whitespace removed) are absent from the text layer's. This catches mis-mapped
   glyphs, text painted over or inside images, and nothing else. It is computed for every page the router sends
-  to OCR (precision) and for a sample of the pages it keeps (all image-heavy ones plus ``--sample`` random ones),
-  from which the text pages it misses are estimated (recall of unusable text layers). OCR output is cached.
+  to OCR (precision; at most 12 per PDF, chosen by hash, weighted) and for a sample of the pages it keeps (all
+  with images over 30 % of the page, plus a hash-chosen ~``--sample`` of all text pages), from which the text
+  pages it misses are estimated (recall of unusable text layers). OCR output is cached in the cache folder.
 
 The issue's metrics: precision = flagged pages that need OCR / flagged pages; recall = image-only pages flagged /
 image-only pages. Router cost is timed page by page against the raw ``page.get_text()`` the caller already pays.
@@ -34,7 +36,6 @@ import glob
 import hashlib
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -144,7 +145,9 @@ def _visible_chars(page: pymupdf.Page) -> int:
 
 
 def _ink(page: pymupdf.Page) -> float:
-    pix = page.get_pixmap(dpi=36, colorspace=pymupdf.csGRAY, alpha=False)
+    """Share of inked pixels at 36 dpi, or at a dpi giving >= 400 px on the long side for small pages (figures)."""
+    dpi = max(36, int(400 * 72 / max(page.rect.width, page.rect.height, 1)))
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
     table = bytes(1 if v < INK_DARK else 0 for v in range(256))
     return pix.samples.translate(table).count(1) / max(1, len(pix.samples))
 
@@ -225,24 +228,27 @@ def ground_truth(pages: list[dict], corpus: Path, cache: Path, sample: int, jobs
     store_path = cache / "pdf-router-gt.json"
     store = json.loads(store_path.read_text()) if store_path.exists() else {}
     text_pages = [p for p in pages if p["visible"] >= MIN_CHARS]
-    kept = [p for p in text_pages if p["usable"]]
-    heavy = [p for p in kept if p["raster"] >= IMAGE_HEAVY]
-    rest = [p for p in kept if p["raster"] < IMAGE_HEAVY]
-    chosen = random.Random(seed).sample(rest, min(sample, len(rest)))
-    for p in heavy:
-        p["stratum"] = "kept-image-heavy"
-    for p in chosen:
-        p["stratum"] = "kept-random"
+
+    # Samples are drawn by a hash of (pdf, page, seed), not by the router's decisions, so a changed router
+    # re-uses the cached OCR of the same pages.
+    def rank(p: dict) -> float:
+        digest = hashlib.sha1(f"{seed}:{p['pdf']}#{p['page']}".encode()).hexdigest()
+        return int(digest[:12], 16) / 16**12
+
+    fraction = min(1.0, sample / max(1, len(text_pages)))
+    for p in text_pages:
+        if p["usable"] and p["raster"] >= IMAGE_HEAVY:
+            p["stratum"], p["weight"] = "kept-image-heavy", 1.0
+        elif p["usable"] and p["raster"] < IMAGE_HEAVY and rank(p) < fraction:
+            p["stratum"], p["weight"] = "kept-random", 1.0 / fraction
     flagged_by_pdf: dict[str, list[dict]] = defaultdict(list)
     for p in text_pages:
         if not p["usable"]:
             flagged_by_pdf[p["pdf"]].append(p)
-    rng = random.Random(seed)
     for group in flagged_by_pdf.values():
-        picked = rng.sample(group, min(FLAGGED_PER_PDF, len(group)))
+        picked = sorted(group, key=rank)[:FLAGGED_PER_PDF]
         for p in picked:
-            p["stratum"] = "flagged"
-            p["weight"] = len(group) / len(picked)
+            p["stratum"], p["weight"] = "flagged", len(group) / len(picked)
     todo = [p for p in text_pages if "stratum" in p]
     digests: dict[str, str] = {}
 
@@ -264,11 +270,6 @@ def ground_truth(pages: list[dict], corpus: Path, cache: Path, sample: int, jobs
         store_path.write_text(json.dumps(store))
     for p in todo:
         p["gt"] = store[key(p)]
-    weight_rest = len(rest) / max(1, len(chosen))
-    for p in chosen:
-        p["weight"] = weight_rest
-    for p in heavy:
-        p["weight"] = 1.0
 
 
 def label(p: dict) -> bool | None:
@@ -359,7 +360,7 @@ def report(pages: list[dict], corpus: Path, show_errors: bool, dump: Path | None
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=default_cache())
-    parser.add_argument("--sample", type=int, default=200, help="random kept text pages to OCR-check")
+    parser.add_argument("--sample", type=int, default=250, help="text pages to sample for OCR checks (kept ones count)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--show-errors", action="store_true")

@@ -69,7 +69,7 @@ class RouterThresholds:
     min_chars: int = 8  # fewer visible non-space chars than this: the page has no text layer
     min_image_area: float = 0.01  # a textless page whose images cover less than this is judged by its ink
     min_ink: float = 0.003  # share of inked pixels that makes a textless page worth OCR (vector art, outlined text)
-    cover_area: float = 0.3  # images covering this share of the page ...
+    cover_area: float = 0.4  # images covering this share of the page ...
     cover_max_chars: int = 300  # ... with fewer chars than this (captions, a header; a text page has 2000+)
     hidden_text_share: float = 0.5  # share of text area painted over by later opaque images
     invisible_share: float = 0.5  # share of text area drawn in render mode 3
@@ -374,8 +374,8 @@ def assess_page(
         return PageVerdict(True, "blank", stats)
     if has_images:
         covered = stats["image_area"] >= th.cover_area and chars < th.cover_max_chars
-        hidden = stats["hidden_share"] >= th.hidden_text_share
-        if (covered or hidden) and not _masked_images_only(page):
+        hidden = stats["hidden_share"] >= th.hidden_text_share  # translucent images (soft mask) do not hide
+        if covered or (hidden and not _masked_images_only(page)):
             return PageVerdict(False, "image_covered", stats)
 
     bad = stats.get("bad", 0.0)

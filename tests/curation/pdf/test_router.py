@@ -65,6 +65,16 @@ def test_image_only_pages_go_to_ocr(name, number):
     assert verdict.stats["image_area"] > 0.2
 
 
+def test_textless_vector_drawing_goes_to_ocr():
+    # a whole-page vector drawing (738 paths, no image, no text layer): only a look at the page tells it from blank
+    with pymupdf.open(FIXTURES / "router-arabi-lion.pdf") as doc:
+        page = doc[0]
+        assert not page.get_images() and len(page.get_drawings()) > 100
+        verdict = assess_page(page, page.get_text())
+    assert not verdict.usable and verdict.reason == "empty"
+    assert verdict.stats["ink"] > 0.05
+
+
 def test_persian_presentation_forms_are_usable_after_repair():
     with pymupdf.open(SAMPLE / "texlive-arabic-lshort-persian.pdf") as doc:
         page = doc[1]
