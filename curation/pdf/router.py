@@ -19,6 +19,8 @@ Verdicts (``PageVerdict.reason``), in the order they are decided:
 * ``empty``: no text layer but images or drawn content (scan, image-only page, outlined text, vector art).
 * ``image_covered``: images cover most of the page and the text is only a caption or a running header, or opaque
   images are painted over most of the text (a scan or a redaction box on top of the text layer).
+* ``picture`` (usable): a full-page illustration (heavy ink, no blank rows between lines) under a caption or a
+  running head: the text layer holds all the text there is.
 * ``replacement_chars``: U+FFFD / noncharacters: glyphs the PDF could not map to Unicode.
 * ``garbled``: mis-mapped glyphs: control characters inside words, Latin-1 mojibake (Cyrillic/Thai 8-bit fonts
   without a ToUnicode map), private-use characters dominating, letters scattered over four or more unrelated
@@ -41,6 +43,7 @@ from functools import lru_cache
 import pymupdf
 
 from curation.scripts import char_script
+from curation.text import repair_presentation_forms
 
 REASONS = (
     "ok",
@@ -48,6 +51,7 @@ REASONS = (
     "empty",
     "invisible_text",
     "image_covered",
+    "picture",
     "replacement_chars",
     "garbled",
     "script_font_mismatch",
@@ -71,6 +75,8 @@ class RouterThresholds:
     min_ink: float = 0.003  # share of inked pixels that makes a textless page worth OCR (vector art, outlined text)
     cover_area: float = 0.4  # images covering this share of the page ...
     cover_max_chars: int = 300  # ... with fewer chars than this (captions, a header; a text page has 2000+)
+    picture_min_ink: float = 0.1  # a covered page inked this much ...
+    picture_max_gap_rows: float = 0.15  # ... with fewer near-blank rows than this is an illustration, not a scan
     hidden_text_share: float = 0.5  # share of text area painted over by later opaque images
     invisible_share: float = 0.5  # share of text area drawn in render mode 3
     bad_share: float = 0.3  # U+FFFD & co per non-space char (unmapped bullets or words in a listing leave the rest)
@@ -115,9 +121,7 @@ _FONT_SCRIPT_RES = tuple((re.compile(pattern), script) for pattern, script in _F
 _SUBSET = re.compile(r"^[A-Z]{6}\+")
 _SPACE_OR_FORMAT = frozenset(" \t\n\r\x0b\x0c\u00a0\u200b\u200c\u200d\u200e\u200f\u2028\u2029\ufeff")
 _BAD = frozenset("\ufffd\ufffe\uffff")
-_PRESENTATION = re.compile("[\ufb1d-\ufb4f\ufb50-\ufdff\ufe70-\ufefe]+")
 _PRESENTATION_WORD = re.compile(r"(?<!\w)[\ufb50-\ufdff\ufe70-\ufefe]{3,}(?!\w)")
-_LIGATURES = re.compile("[\ufb00-\ufb06]+")
 # a control char touching a letter: mis-mapped glyphs inside words, not a math delimiter standing alone
 _CTRL_IN_WORD = re.compile(r"[^\W\d_][\x00-\x08\x0e-\x1f\x7f-\x9f]|[\x00-\x08\x0e-\x1f\x7f-\x9f][^\W\d_]")
 _DARK = bytes(1 if value < 200 else 0 for value in range(256))  # bytes.translate table: inked pixel -> 1
@@ -170,13 +174,10 @@ def text_stats(text: str) -> dict[str, float]:
 def repair_text(text: str) -> str:
     """NFKC exactly the presentation forms and Latin ligatures (ﻻ → لا, ﬁ → fi); everything else is left alone.
 
-    A whole-text NFKC would also fold full-width CJK punctuation, superscripts and compatibility ideographs, which
-    changes text that was right. Safe to apply to every page: text without these characters comes back unchanged.
+    The repair is shared with text sources: ``curation.text.repair_presentation_forms``. Safe to apply to every
+    page: text without these characters comes back unchanged.
     """
-    if not text.isascii():
-        text = _PRESENTATION.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
-        text = _LIGATURES.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
-    return text
+    return repair_presentation_forms(text)[0]
 
 
 def font_script(name: str) -> str | None:
@@ -313,6 +314,24 @@ def _ink_share(page: pymupdf.Page, long_side: int = 300) -> float:
     return samples.translate(_DARK).count(1) / len(samples) if samples else 0.0
 
 
+def _pictorial(page: pymupdf.Page, stats: dict[str, float], th: RouterThresholds, long_side: int = 300) -> bool:
+    """A full-page illustration under a running head: heavy ink and almost no blank rows between "lines".
+
+    A scanned text page, however dense, leaves near-blank pixel rows between its lines (~35-95 % of rows in a
+    ~300 px thumbnail); a drawing or photo inks nearly every row (1-5 % blank on cnbook.pdf's chapter plates, whose
+    OCR finds no text). Sending such pages to OCR costs a second per page and returns nothing.
+    """
+    dpi = max(12, min(72, int(long_side * 72 / max(page.rect.width, page.rect.height, 1))))
+    pix = page.get_pixmap(dpi=dpi, colorspace=pymupdf.csGRAY, alpha=False)
+    width, samples = pix.width, pix.samples
+    if not samples or not width:
+        return False
+    inked_rows = [samples[i : i + width].translate(_DARK).count(1) for i in range(0, len(samples), width)]
+    stats["ink"] = sum(inked_rows) / len(samples)
+    stats["gap_rows"] = sum(1 for n in inked_rows if n < 0.02 * width) / len(inked_rows)
+    return stats["ink"] >= th.picture_min_ink and stats["gap_rows"] < th.picture_max_gap_rows
+
+
 def _masked_images_only(page: pymupdf.Page) -> bool:
     """True when every large image carries a soft mask (a translucent watermark or logo, not an opaque cover)."""
     area = page.rect.get_area() or 1.0
@@ -375,6 +394,8 @@ def assess_page(
     if has_images:
         covered = stats["image_area"] >= th.cover_area and chars < th.cover_max_chars
         hidden = stats["hidden_share"] >= th.hidden_text_share  # translucent images (soft mask) do not hide
+        if covered and _pictorial(page, stats, th):
+            return PageVerdict(True, "picture", stats)
         if covered or (hidden and not _masked_images_only(page)):
             return PageVerdict(False, "image_covered", stats)
 

@@ -219,3 +219,24 @@ def test_font_script_names():
 def test_reasons_are_declared():
     seen = {v.reason for _, v in _pages(SAMPLE / "texlive-arabic-arabi-user-guide.pdf")}
     assert seen <= set(REASONS)
+
+
+def test_full_page_illustration_under_a_running_head_keeps_its_text_layer():
+    # cnbook.pdf p30: a chapter plate (1-bit drawing over the whole page) with the running head as text; OCR finds
+    # nothing on it, so sending it to OCR would only cost time
+    verdict = _verdict(FIXTURES / "router-cnbook-p30.pdf")
+    assert verdict.usable and verdict.reason == "picture"
+    assert verdict.stats["ink"] > 0.1 and verdict.stats["gap_rows"] < 0.15
+
+
+def test_scanned_text_under_a_short_text_layer_still_goes_to_ocr():
+    with pymupdf.open(SAMPLE / "debian-faq-en.pdf") as src:
+        doc = pymupdf.open()
+        doc.insert_pdf(src, from_page=1, to_page=1)
+        scan = doc[0].get_pixmap(dpi=100, colorspace=pymupdf.csGRAY)
+    page = doc.new_page(width=doc[0].rect.width, height=doc[0].rect.height)
+    page.insert_image(page.rect, pixmap=scan)  # a scan of a text page ...
+    page.insert_text((72, 30), "The Debian GNU/Linux FAQ", fontsize=9)  # ... under a one-line running head
+    verdict = assess_page(page, page.get_text())
+    assert not verdict.usable and verdict.reason == "image_covered"
+    assert verdict.stats["gap_rows"] > 0.3
