@@ -1,12 +1,29 @@
-"""Language-ID throughput on the bundled sample: our batched LanguageIdentifier against two references run here.
+"""Language-ID cost against fastText's own predict on the same strings, measured in the same run.
 
-* peer: one fastText ``predict`` per document on the whole text with newlines removed (what datatrove's
-  LanguageFilter and most scripts do);
-* limit: one fastText ``predict`` call on the already-prepared texts (the model alone, no script detection).
+Issue 4: "Text is batched; cost must stay within 1.2x of raw fastText predict on the same strings." Cost is CPU
+time of this process (``time.process_time``: fastText's predict is single-threaded, and CPU time does not count the
+waits a shared machine imposes); per set, in one process, batch by batch, the three back to back, each batch's
+cheapest of ``--repeat`` rounds:
 
-    python benchmarks/langid_throughput.py [--repeat 20]
+* ``ours``: ``LanguageIdentifier.predict_batch`` in batches of ``--batch-size`` (preparation, predict, label
+  mapping, script detection: everything a pipeline worker runs);
+* ``raw``: ``model.predict`` of the same lid.176 model on the same strings, newlines replaced by spaces as fastText
+  needs (done before timing), same batches: the issue's reference, ratio ``ours/raw`` must stay <= 1.2;
+* ``model-only``: ``model.predict`` on our prepared strings (middle window, letters only): fastText's cost on what
+  we feed it, so ``ours/model-only`` is our own overhead.
 
-Prints docs/s and MB/s of each, and the ratios ours/peer and ours/limit.
+Sets (real text; each capped at ``--max-mb``):
+
+* ``sample``: the bundled sample's JSONL texts and PDF text (data/sample);
+* ``django-po``: the translations (msgstr) of each Django 5.2.19 .po catalogue, one document per file
+  (98 locales, core + contrib apps);
+* ``fortunes-20``: Debian fortunes-* cookies (13 languages), 20 per document;
+* ``fortunes-1``: one cookie per document (~150 characters: per-document overhead at its worst).
+
+The dev corpora come from ``../shared/corpora/fetch-dev.sh`` (``$CURATION_CORPORA/dev``, default
+``~/.cache/curation-factory/corpora/dev``); a missing set is skipped with a note.
+
+    python benchmarks/langid_throughput.py [--repeat 5] [--batch-size 256] [--max-mb 4]
 """
 
 from __future__ import annotations
@@ -14,16 +31,22 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import math
+import os
+import re
 import time
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
-import fasttext
 import pymupdf
 
 from curation.langid import LanguageIdentifier, prepare_text
-from curation.model_store import resolve_model
 
 ROOT = Path(__file__).resolve().parents[1]
+DEV = Path(os.environ.get("CURATION_CORPORA", Path.home() / ".cache" / "curation-factory" / "corpora")) / "dev"
+DJANGO_WHEEL = DEV / "pypi" / "django-5.2.19-py3-none-any.whl"
+_MSGSTR = re.compile(r'^msgstr(?:\[\d+\])?\s+"(.*)"\s*$')
 
 
 def sample_texts() -> list[str]:
@@ -45,48 +68,117 @@ def sample_texts() -> list[str]:
     return texts
 
 
-def timed(fn, repeat: int) -> float:
-    fn()  # warm-up
-    start = time.perf_counter()
+def po_msgstrs(po: str) -> list[str]:
+    """Translated strings of a gettext catalogue (continuation lines joined; the header entry skipped)."""
+    out: list[str] = []
+    current: list[str] | None = None
+    for line in [*po.splitlines(), ""]:
+        match = _MSGSTR.match(line)
+        if match or not (line.startswith('"') and current is not None):
+            if current and not current[0].startswith("Project-Id-Version") and "".join(current):
+                out.append("".join(current).replace("\\n", "\n").replace('\\"', '"'))
+            current = [match.group(1)] if match else None
+        else:
+            current.append(line.strip()[1:-1])
+    return out
+
+
+def django_docs() -> list[str]:
+    with zipfile.ZipFile(DJANGO_WHEEL) as wheel:
+        names = sorted(n for n in wheel.namelist() if n.endswith(".po"))
+        docs = ["\n".join(po_msgstrs(wheel.read(n).decode("utf-8"))) for n in names]
+    return [d for d in docs if d.strip()]
+
+
+def fortune_docs(per_doc: int) -> list[str]:
+    docs = []
+    for path in sorted(glob.glob(str(DEV / "x/fortunes*/usr/share/games/fortunes/**/*"), recursive=True)):
+        if path.endswith(".dat") or os.path.islink(path) or os.path.isdir(path):
+            continue
+        try:
+            text = Path(path).read_bytes().decode("utf-8")
+        except UnicodeDecodeError:  # a few legacy-encoded files: the normaliser's job, not LID's
+            continue
+        cookies = [c for c in text.split("\n%\n") if c.strip()]
+        docs += ["\n\n".join(cookies[i : i + per_doc]) for i in range(0, len(cookies), per_doc)]
+    return docs
+
+
+def capped(docs: list[str], max_mb: float) -> list[str]:
+    """Every n-th document, so that the set stays under ``max_mb`` and still spans all languages."""
+    total = sum(len(d.encode("utf-8")) for d in docs) / 1e6
+    step = math.ceil(total / max_mb) if total > max_mb else 1
+    return docs[::step]
+
+
+def best_of(fns: dict[str, Callable[[int], object]], starts: range, repeat: int) -> dict[str, float]:
+    """CPU seconds of each function over all batches: for every batch, the three run back to back and each keeps
+    its cheapest of ``repeat`` rounds; the sums over batches are compared. Measuring batch by batch, interleaved,
+    lets all three see the same machine (other processes come and go within seconds)."""
+    best: dict[str, list[float]] = {name: [float("inf")] * len(starts) for name in fns}
+    for fn in fns.values():
+        fn(starts[0])  # warm-up
     for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - start) / repeat
+        for b, start in enumerate(starts):
+            for name, fn in fns.items():
+                t0 = time.process_time()
+                fn(start)
+                best[name][b] = min(best[name][b], time.process_time() - t0)
+    return {name: sum(times) for name, times in best.items()}
+
+
+def measure(name: str, texts: list[str], lid: LanguageIdentifier, batch: int, repeat: int) -> dict[str, float]:
+    flat = [t.replace("\n", " ") for t in texts]
+    prepared = [prepare_text(t) for t in texts]
+    model = lid.model
+    seconds = best_of(
+        {
+            "ours": lambda i: lid.predict_batch(texts[i : i + batch]),
+            "raw": lambda i: model.predict(flat[i : i + batch]),
+            "model-only": lambda i: model.predict(prepared[i : i + batch]),
+        },
+        range(0, len(texts), batch),
+        repeat,
+    )
+    megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    chars = sum(map(len, texts)) / len(texts)
+    print(f"\n{name}: {len(texts)} documents, {megabytes:.2f} MB, {chars:.0f} chars/doc on average")
+    for what, s in seconds.items():
+        print(f"  {what:11s} {s:8.3f} CPU s {len(texts) / s:9.0f} docs/s {megabytes / s:7.2f} MB/s per core")
+    ratios = {"ours/raw": seconds["ours"] / seconds["raw"], "ours/model-only": seconds["ours"] / seconds["model-only"]}
+    verdict = "ok" if ratios["ours/raw"] <= 1.2 else "OVER the 1.2 limit"
+    print(f"  ours/raw = {ratios['ours/raw']:.2f} ({verdict}); ours/model-only = {ratios['ours/model-only']:.2f}")
+    return {**ratios, "mb": megabytes, "docs": len(texts)}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=20)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--max-mb", type=float, default=4.0, help="cap per set (every n-th document is kept)")
     args = parser.parse_args()
 
-    texts = sample_texts()
-    megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
-    ours = LanguageIdentifier("lid.176")
-    raw = fasttext.load_model(str(resolve_model("lid.176")))
-    prepared = [prepare_text(t) for t in texts]
-
-    def run_ours():
-        for i in range(0, len(texts), args.batch_size):
-            ours.predict_batch(texts[i : i + args.batch_size])
-
-    def run_peer():
-        for t in texts:
-            raw.predict(t.replace("\n", " "))
-
-    def run_limit():
-        raw.predict(prepared)
-
-    results = {
-        "ours (batched)": timed(run_ours, args.repeat),
-        "peer (per doc, full text)": timed(run_peer, args.repeat),
+    lid = LanguageIdentifier("lid.176")
+    sets: dict[str, Callable[[], list[str]]] = {
+        "sample": sample_texts,
+        "django-po": django_docs,
+        "fortunes-20": lambda: fortune_docs(20),
+        "fortunes-1": lambda: fortune_docs(1),
     }
-    results["limit (fastText only)"] = timed(run_limit, args.repeat)
-    print(f"{len(texts)} documents, {megabytes:.2f} MB, repeat {args.repeat}")
-    for name, seconds in results.items():
-        print(f"  {name:28s} {len(texts) / seconds:10.0f} docs/s {megabytes / seconds:8.1f} MB/s")
-    ours_s = results["ours (batched)"]
-    print(f"ratio ours/peer  = {results['peer (per doc, full text)'] / ours_s:.2f}x faster")
-    print(f"ratio ours/limit = {results['limit (fastText only)'] / ours_s:.2f} (1.0 = no overhead over bare fastText)")
+    results = {}
+    for name, load in sets.items():
+        try:
+            texts = capped(load(), args.max_mb)
+        except FileNotFoundError as err:
+            print(f"\n{name}: skipped ({err}; fetch the dev corpora with ../shared/corpora/fetch-dev.sh)")
+            continue
+        if not texts:
+            print(f"\n{name}: skipped (no documents under {DEV})")
+            continue
+        results[name] = measure(name, texts, lid, args.batch_size, args.repeat)
+    print("\n| set | docs | MB | ours/raw (limit 1.2) | ours/model-only |\n|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['docs']} | {r['mb']:.2f} | {r['ours/raw']:.2f} | {r['ours/model-only']:.2f} |")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import yaml
 from curation.config_merge import deep_merge
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-SOURCE_TYPES = ("pdf", "jsonl", "parquet")
+SOURCE_TYPES = ("pdf", "jsonl", "parquet", "text")
 SECTIONS = ("run", "sources", "extract", "normalize", "langid", "filters", "dedup", "annotate", "mix")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import apache_beam as beam
 
 from curation.records import rejection
-from curation.text import content_hash, junk_ratio, normalize_text
+from curation.text import content_hash, normalize
 from pipelines.metrics import counter
 
 REJECT = "rejections"
@@ -20,18 +20,24 @@ def _reject(doc: dict, stage: str, reason: str, detail: str | None = None):
 
 
 class NormalizeFn(beam.DoFn):
-    """Unicode normalisation; empty, binary-junk and oversized texts are rejected here."""
+    """Unicode normalisation and repairs (mojibake, presentation forms, NFC, controls); empty, binary-junk and
+    oversized texts are rejected here.
+
+    Each repair kind is counted (``normalize/<kind>``: characters or lines, ``normalize/docs_<kind>``: documents) and
+    listed on the document in ``meta["normalize_repairs"]`` (``mojibake_lines=2,nfc=1``) so a repaired text can be
+    told from one that arrived clean.
+    """
 
     def __init__(self, cfg: Mapping[str, Any]):
         self.max_chars = int(cfg.get("max_chars", 5_000_000))
         self.max_junk = float(cfg.get("max_junk_ratio", 0.05))
 
     def process(self, doc: dict):
-        ratio = junk_ratio(doc["text"][:100_000])
-        if ratio > self.max_junk:
-            yield _reject(doc, "normalize", "binary_junk", f"junk ratio {ratio:.3f} > {self.max_junk}")
+        result = normalize(doc["text"])
+        if result.junk > self.max_junk:
+            yield _reject(doc, "normalize", "binary_junk", f"junk ratio {result.junk:.3f} > {self.max_junk}")
             return
-        text = normalize_text(doc["text"])
+        text = result.text
         if not text:
             yield _reject(doc, "normalize", "empty_text")
             return
@@ -39,30 +45,50 @@ class NormalizeFn(beam.DoFn):
             yield _reject(doc, "normalize", "too_large", f"{len(text)} chars > {self.max_chars}")
             return
         counter("normalize", "chars").inc(len(text))
-        yield {**doc, "text": text, "n_chars": len(text), "content_hash": content_hash(text)}
+        meta = doc.get("meta")
+        if result.repairs:
+            for kind, n in result.repairs.items():
+                counter("normalize", kind).inc(n)
+                counter("normalize", f"docs_{kind}").inc()
+            meta = {**(meta or {}), "normalize_repairs": ",".join(f"{k}={v}" for k, v in result.repairs.items())}
+        yield {**doc, "text": text, "n_chars": len(text), "content_hash": content_hash(text), "meta": meta}
 
 
 class LangIdFn(beam.DoFn):
-    """fastText language ID over batches (one predict call per batch); the model loads once per worker."""
+    """Language ID with document-level decisions (``curation.lid_decision``: script priors, short texts weighed
+    against the declared language, paragraph vote, per-language thresholds); one predict call per batch, the model
+    loads once per worker. Undecided documents are rejected as ``low_confidence`` with the best guess and its score.
+    """
 
     def __init__(self, cfg: Mapping[str, Any]):
-        self.model = cfg.get("model", "lid.176")
-        self.min_score = float(cfg.get("min_score", 0.0))
+        self.cfg = dict(cfg)
         self.languages = frozenset(cfg.get("languages") or ())
-        self.identifier = None
+        short = cfg.get("short_text")
+        self.declared_field = short.get("declared_field", "lang") if isinstance(short, Mapping) else "lang"
+        self.decider = None
 
     def setup(self):
-        from curation.langid import LanguageIdentifier
+        from curation.lid_decision import DocumentLanguageIdentifier
 
-        self.identifier = LanguageIdentifier(self.model)
+        self.decider = DocumentLanguageIdentifier.from_config(self.cfg)
 
     def process(self, batch: list[dict]):
-        for doc, pred in zip(batch, self.identifier.predict_batch([d["text"] for d in batch]), strict=True):
-            doc = {**doc, "lang": pred.lang, "lang_score": float(pred.score), "script": pred.script}
-            if pred.score < self.min_score:
-                yield _reject(doc, "langid", "low_confidence", f"{pred.lang} score {pred.score:.3f} < {self.min_score}")
-            elif self.languages and pred.lang not in self.languages:
-                yield _reject(doc, "langid", "language_not_selected", pred.lang)
+        declared = [(d.get("meta") or {}).get(self.declared_field) if self.declared_field else None for d in batch]
+        results = self.decider.predict_batch([d["text"] for d in batch], declared)
+        mixed_share = self.decider.cfg.mixed_share
+        for doc, res in zip(batch, results, strict=True):
+            meta = doc.get("meta")
+            if res.method not in ("model", "vote", "no_letters"):  # the label is not the model's plain top-1
+                meta = {**(meta or {}), "lang_method": res.method}
+            second, share = res.second
+            if share >= mixed_share:  # e.g. a translated manpage keeping English passages
+                meta = {**(meta or {}), "lang_mixed": f"{second}:{share:.3f}"}
+            doc = {**doc, "lang": res.lang, "lang_score": float(res.score), "script": res.script, "meta": meta}
+            if res.undetermined and (res.method != "no_letters" or res.score < res.threshold):
+                detail = f"{res.best} score {res.score:.3f} < {res.threshold} ({res.method}, {res.letters} letters)"
+                yield _reject(doc, "langid", "low_confidence", detail)
+            elif self.languages and res.lang not in self.languages:
+                yield _reject(doc, "langid", "language_not_selected", res.lang)
             else:
                 yield doc
 

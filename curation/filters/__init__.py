@@ -1,20 +1,28 @@
-"""Document quality filters (Gopher quality, Gopher repetition, C4) with per-language thresholds.
+"""Document quality filters (Gopher quality, Gopher repetition, C4, FineWeb) with per-language thresholds.
 
 ``build_filters(merged_filter_config(run_cfg))`` once per worker, then ``apply_filters`` per document. The config maps
-filter name → thresholds (see each filter's DEFAULTS) plus ``languages`` overrides keyed by ISO 639-3 code or full
-``xxx_Scrp`` tag; a filter set to ``false``/null or with ``enabled: false`` is skipped. Filters run in the order of
-DEFAULT_FILTER_CONFIG; the first failing one decides the reason, and the stats of every filter run so far are kept.
+filter name → thresholds (see each filter's DEFAULTS) plus ``languages`` overrides keyed by ISO 15924 script,
+ISO 639-3 code or full ``xxx_Scrp`` tag (applied in that order); a filter set to ``false``/null or with
+``enabled: false`` is skipped. The defaults' overrides come from the filter modules (character-unit languages) and
+thresholds.yaml (measured on parallel text by benchmarks/filters_calibration.py, each override with its measurement).
+Filters run in the order of DEFAULT_FILTER_CONFIG; the first failing one decides the reason, and the stats of every
+filter run so far are kept.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from typing import Any
 
-from curation.filters import c4, gopher_quality, gopher_repetition
+import yaml
+
+from curation.config_merge import deep_merge
+from curation.filters import c4, fineweb, gopher_quality, gopher_repetition
 from curation.filters.base import FilterResult, QualityFilter, Stats
 from curation.filters.c4 import C4Filter
+from curation.filters.fineweb import FineWebQualityFilter
 from curation.filters.gopher_quality import GopherQualityFilter
 from curation.filters.gopher_repetition import GopherRepetitionFilter
 from curation.filters.words import WordSplitter, word_patterns
@@ -29,17 +37,31 @@ __all__ = [
 ]
 
 FILTERS: dict[str, type[QualityFilter]] = {
-    cls.name: cls for cls in (GopherQualityFilter, GopherRepetitionFilter, C4Filter)
+    cls.name: cls for cls in (GopherQualityFilter, GopherRepetitionFilter, C4Filter, FineWebQualityFilter)
 }
 
-DEFAULT_FILTER_CONFIG: dict[str, Any] = {
-    "gopher_quality": {**GopherQualityFilter.DEFAULTS, "languages": copy.deepcopy(gopher_quality.DEFAULT_LANGUAGES)},
-    "gopher_repetition": {
-        **GopherRepetitionFilter.DEFAULTS,
-        "languages": copy.deepcopy(gopher_repetition.DEFAULT_LANGUAGES),
+
+def _calibrated_overrides() -> dict[str, Any]:
+    """Per-language overrides measured on real text (thresholds.yaml; benchmarks/filters_calibration.py writes it)."""
+    text = resources.files("curation.filters").joinpath("thresholds.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text) or {}
+
+
+DEFAULT_FILTER_CONFIG: dict[str, Any] = deep_merge(
+    {
+        "gopher_quality": {
+            **GopherQualityFilter.DEFAULTS,
+            "languages": copy.deepcopy(gopher_quality.DEFAULT_LANGUAGES),
+        },
+        "gopher_repetition": {
+            **GopherRepetitionFilter.DEFAULTS,
+            "languages": copy.deepcopy(gopher_repetition.DEFAULT_LANGUAGES),
+        },
+        "c4": {**C4Filter.DEFAULTS, "languages": copy.deepcopy(c4.DEFAULT_LANGUAGES)},
+        "fineweb": {**FineWebQualityFilter.DEFAULTS, "languages": copy.deepcopy(fineweb.DEFAULT_LANGUAGES)},
     },
-    "c4": {**C4Filter.DEFAULTS, "languages": copy.deepcopy(c4.DEFAULT_LANGUAGES)},
-}
+    _calibrated_overrides(),
+)
 
 
 def _enabled_anywhere(section: Mapping[str, Any]) -> bool:

@@ -36,8 +36,9 @@ class QualityFilter(ABC):
     """One quality signal. Subclasses set ``name`` and ``DEFAULTS`` and implement ``evaluate``.
 
     Config shape: ``{threshold: value, ..., "enabled": bool, "languages": {code: {threshold: value}}}`` where ``code``
-    is an ISO 639-3 code (``zho``) or a full tag (``zho_Hant``, applied after the ISO code). A numeric threshold set
-    to null switches that single check off; ``enabled: false`` (also per language) switches the whole filter off.
+    is an ISO 15924 script (``Arab``: every language written in it), an ISO 639-3 code (``zho``) or a full tag
+    (``zho_Hant``), applied in that order. A numeric threshold set to null switches that single check off;
+    ``enabled: false`` (also per language) switches the whole filter off.
     """
 
     name: ClassVar[str]
@@ -68,19 +69,20 @@ class QualityFilter(ABC):
         """Default of a setting (its type is the allowed type), None for unknown names; hook for pattern names."""
         return self.DEFAULTS.get(key)
 
-    def thresholds(self, lang: str) -> dict[str, Any]:
-        """Defaults, then the ISO 639-3 override, then the full-tag override."""
+    def thresholds(self, lang: str, script: str = "") -> dict[str, Any]:
+        """Defaults, then the script override (the tag's script, else ``script``), the ISO 639-3 one, the full tag's."""
         params = dict(self._base)
-        iso = lang.split("_", 1)[0].lower()
-        for code in dict.fromkeys((iso, lang)):
-            params.update(self._languages.get(code, {}))
+        iso, _, tag_script = lang.partition("_")
+        for code in dict.fromkeys((tag_script or script, iso.lower(), lang)):
+            if code:
+                params.update(self._languages.get(code, {}))
         return params
 
     def settings(self, lang: str, script: str) -> Any:
         """Prepared settings for a language, or None when the filter is off for it; cached per (lang, script)."""
         key = (lang, script)
         if key not in self._cache:
-            params = self.thresholds(lang)
+            params = self.thresholds(lang, script)
             self._cache[key] = self.prepare(params, script) if params.get("enabled", True) else None
         return self._cache[key]
 

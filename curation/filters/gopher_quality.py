@@ -1,7 +1,8 @@
 """Gopher quality heuristics (Rae et al. 2021, "Scaling Language Models", appendix A.1.1).
 
 Keeps documents that look like running prose: a sane length, normal word lengths, few ``#``/ellipsis symbols, not
-mostly bullet points or truncated lines, mostly alphabetic words and some function words. Words are the units of
+mostly bullet points or truncated lines, mostly alphabetic words and at least two distinct function words of the
+document's language (stopwords.py; the check is skipped for languages without a list). Words are the units of
 words.py, so for Chinese/Japanese/Thai-family languages counts are characters and their thresholds are overridden
 per language in DEFAULT_LANGUAGES: lengths scaled by units per word, and an average unit length of 1..4 (above 4 the
 "Chinese" text is mostly Latin words, e.g. an untranslated man page).
@@ -67,8 +68,8 @@ class GopherQualityFilter(QualityFilter):
             "non_alpha_words_ratio": sum(1 for w in words if not _HAS_LETTER(w)) * per_word,
         }
         stops = stop_words(lang)
-        if stops is not None:
-            stats["stop_words"] = sum(map(stops.__contains__, words))
+        if stops is not None:  # distinct ones, as in Gopher ("at least two of"): a list repeating "and" is no prose
+            stats["stop_words"] = len(stops.intersection(words))
         return self._decide(p, stats), self.stat_names(stats)
 
     def _decide(self, p: dict[str, Any], s: dict[str, float]) -> str | None:

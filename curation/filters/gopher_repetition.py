@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from itertools import accumulate, compress
+from itertools import accumulate, compress, count
 from operator import ne
 from typing import Any, ClassVar
 
@@ -57,13 +57,16 @@ class NgramKeys:
     """Integer keys of every n-gram of a word-id sequence, for any n, built by doubling.
 
     key_n[i] = hash((key_a[i], key_(n-a)[i+a])) with ``a`` the largest power of two below n, so each size costs
-    O(log n) passes instead of one pass per smaller size (Thai needs n up to 40). Only power-of-two sizes are kept,
-    which bounds memory on long documents. Keys are compared only within one n; tuples of ints hash
-    deterministically, and a false match needs ~2**32 distinct n-grams.
+    O(log n) passes instead of one pass per smaller size (Thai needs n up to 40). Every size computed is kept for
+    the next request, except on very long documents (only powers of two then, which bounds memory). Keys are
+    compared only within one n; tuples of ints hash deterministically, and a false match needs ~2**32 n-grams.
     """
+
+    KEEP_ALL_BELOW = 200_000  # shorter sequences keep every size computed (a document asks for up to ~10 sizes)
 
     def __init__(self, ids: list[int]):
         self._powers: dict[int, list[int]] = {1: ids}
+        self._keep_all = len(ids) < self.KEEP_ALL_BELOW
 
     def __call__(self, n: int) -> list[int]:
         if n in self._powers:
@@ -72,7 +75,7 @@ class NgramKeys:
         a = half if half < n else n // 2
         left, right = self(a), self(n - a)
         keys = list(map(hash, zip(left, right[a:], strict=False)))
-        if half == n:
+        if half == n or self._keep_all:
             self._powers[n] = keys
         return keys
 
@@ -81,11 +84,13 @@ def top_ngram_char_frac(keys: list[int], prefix: list[int], n: int) -> float:
     """Characters in all occurrences of the most frequent n-gram over all word characters; 0 if none repeats."""
     if not keys or not prefix[-1]:
         return 0.0
-    key, count = Counter(keys).most_common(1)[0]
-    if count < 2:
+    counts = Counter(keys)
+    top = max(counts.values())
+    if top < 2:
         return 0.0
-    first = keys.index(key)
-    return min(1.0, count * (prefix[first + n] - prefix[first]) / prefix[-1])
+    # First position of the first n-gram (in text order) with the top count, as Counter.most_common(1) picks it.
+    first = next(compress(count(), map(top.__eq__, map(counts.__getitem__, keys))))
+    return min(1.0, top * (prefix[first + n] - prefix[first]) / prefix[-1])
 
 
 def dup_ngram_char_frac(keys: list[int], prefix: list[int], n: int) -> float:
@@ -103,6 +108,41 @@ def dup_ngram_char_frac(keys: list[int], prefix: list[int], n: int) -> float:
         dup_chars += prefix[end] - prefix[start if start > covered_end else covered_end]
         covered_end = end
     return dup_chars / prefix[-1]
+
+
+def dup_ngram_char_fracs(ids: list[int], keys: list[int], prefix: list[int], sizes: list[int]) -> dict[int, float]:
+    """``dup_ngram_char_frac`` for several sizes (ascending) at once; ``keys`` are the n-gram keys of the smallest.
+
+    An n-gram can only repeat where the (n-1)-gram starting at the same word repeats, so each size is measured on
+    the positions whose previous-size n-gram occurs twice or more, its keys extended by one word at a time. In
+    running prose those are a few percent of the text; a text without a repeated smallest n-gram has no repeats.
+    """
+    total = prefix[-1]
+    counts = Counter(keys)
+    if not total or len(counts) == len(keys):
+        return dict.fromkeys(sizes, 0.0)
+    positions = list(compress(count(), map((1).__lt__, map(counts.__getitem__, keys))))
+    pos_keys = [keys[i] for i in positions]
+    n = sizes[0]
+    out: dict[int, float] = {}
+    for size in sizes:
+        while n < size and positions:
+            end = len(ids) - n  # positions whose n-gram can be extended by one word
+            pairs = [(i, hash((key, ids[i + n]))) for i, key in zip(positions, pos_keys, strict=True) if i < end]
+            n += 1
+            counts = Counter(key for _, key in pairs)
+            positions = [i for i, key in pairs if counts[key] > 1]
+            pos_keys = [key for _, key in pairs if counts[key] > 1]
+        seen: set[int] = set()
+        covered_end = dup_chars = 0
+        for i, key in zip(positions, pos_keys, strict=True):
+            if key in seen:
+                dup_chars += prefix[i + size] - prefix[i if i > covered_end else covered_end]
+                covered_end = i + size
+            else:
+                seen.add(key)
+        out[size] = dup_chars / total if n == size else 0.0
+    return out
 
 
 class GopherRepetitionFilter(QualityFilter):
@@ -141,12 +181,18 @@ class GopherRepetitionFilter(QualityFilter):
         stats: dict[str, float] = {}
         stats["dup_line_frac"], stats["dup_line_char_frac"] = duplicate_fractions(lines)
         stats["dup_para_frac"], stats["dup_para_char_frac"] = duplicate_fractions(paragraphs)
-        vocab: dict[str, int] = {}
-        ids = [vocab.setdefault(w, len(vocab)) for w in words]
+        ids = list(map(hash, words))  # str hashes (cached by Python) as word ids; a collision needs ~2**32 words
         prefix = [0, *accumulate(map(len, words))]
         ngram_keys = NgramKeys(ids)
+        dup_sizes = []
         for is_dup, n, key, _ in p["_ngram_checks"]:
-            stats[key] = (dup_ngram_char_frac if is_dup else top_ngram_char_frac)(ngram_keys(n), prefix, n)
+            if is_dup:
+                dup_sizes.append(n)
+            else:
+                stats[key] = top_ngram_char_frac(ngram_keys(n), prefix, n)
+        if dup_sizes:
+            fracs = dup_ngram_char_fracs(ids, ngram_keys(dup_sizes[0]), prefix, dup_sizes)
+            stats.update((f"dup_{n}gram_char_frac", fracs[n]) for n in dup_sizes)
         return self._decide(p, stats), self.stat_names(stats)
 
     def _decide(self, p: dict[str, Any], stats: dict[str, float]) -> str | None:

@@ -109,6 +109,14 @@ def word_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     return bmp, astral
 
 
+@lru_cache(maxsize=1)
+def unspaced_letters() -> re.Pattern[str]:
+    """One letter of an unspaced script (each is one word unit); counts how much of a mixed text is split by
+    character, e.g. a Japanese man page full of Latin option names."""
+    unspaced = [cp for cp in range(0x10000) if _in_unspaced(cp) and unicodedata.category(chr(cp))[0] in "LN"]
+    return re.compile(f"[{_char_class(unspaced)}{_ASTRAL_UNSPACED}]")
+
+
 class WordSplitter:
     """Splits text into lowercased word units; construct once (e.g. in DoFn.setup) and reuse."""
 

@@ -14,12 +14,22 @@ from curation.filters import build_filters
 from curation.text import normalize_text
 
 MIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mixture"
+PROSE = Path(__file__).resolve().parents[2] / "fixtures" / "filters"
 SHORT_SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample" / "text" / "short.jsonl"
 GPL3 = Path("/usr/share/common-licenses/GPL-3")
 
 
 def fixture_text(name: str) -> str:
     return normalize_text((MIXTURE / name).read_text(encoding="utf-8"))
+
+
+def prose(lang: str) -> str:
+    """A section of running prose in ``lang`` (xxx_Scrp) from Debian manuals / man pages (fixtures/filters)."""
+    return normalize_text((PROSE / f"prose.{lang}.txt").read_text(encoding="utf-8"))
+
+
+def prose_languages() -> list[str]:
+    return sorted(p.name.split(".")[1] for p in PROSE.glob("prose.*.txt"))
 
 
 def sample_docs(prefix: str) -> list[dict]:

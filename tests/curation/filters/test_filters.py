@@ -9,7 +9,7 @@ import pytest
 
 from curation.config_merge import merged_filter_config
 from curation.filters import DEFAULT_FILTER_CONFIG, FILTERS, FilterResult, apply_filters, build_filters
-from tests.curation.filters.conftest import GPL3, faq_paragraph, faq_section, fixture_text, system_text
+from tests.curation.filters.conftest import GPL3, faq_paragraph, faq_section, fixture_text, prose, system_text
 
 
 def build(override: dict | None = None):
@@ -17,7 +17,7 @@ def build(override: dict | None = None):
 
 
 def test_default_config_covers_every_filter():
-    assert list(DEFAULT_FILTER_CONFIG) == list(FILTERS) == ["gopher_quality", "gopher_repetition", "c4"]
+    assert list(DEFAULT_FILTER_CONFIG) == list(FILTERS) == ["gopher_quality", "gopher_repetition", "c4", "fineweb"]
     for name, section in DEFAULT_FILTER_CONFIG.items():
         assert section["enabled"] is True
         assert isinstance(section["languages"], dict)
@@ -30,7 +30,7 @@ def test_default_config_covers_every_filter():
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param(lambda: fixture_text("debian-faq.en.txt"), id="debian-faq"),
+        pytest.param(faq_section, id="debian-faq-section"),
         pytest.param(lambda: system_text(GPL3), id="GPL-3"),
     ],
 )
@@ -44,10 +44,19 @@ def test_real_english_passes_everything_with_numeric_stats(text):
 
 def test_russian_and_chinese_pass_under_their_languages():
     filters = build()
+    for lang, script in (("rus_Cyrl", "Cyrl"), ("zho_Hans", "Hans")):
+        result = apply_filters(filters, prose(lang), lang, script)
+        assert result.keep, (lang, result.reason)
+        assert result.stats["gopher_quality:stop_words"] >= 2
+
+
+def test_man_pages_option_lists_pass_gopher_and_c4_but_not_fineweb():
+    """ls(1): real text, but an option list; FineWeb's line rules (datatrove defaults) call it a list."""
+    filters = build()
     for name, lang, script in (("ls.1.ru.txt", "rus_Cyrl", "Cyrl"), ("ls.1.zh_CN.txt", "zho_Hans", "Hans")):
         result = apply_filters(filters, fixture_text(name), lang, script)
-        assert result.keep, (name, result.reason)
-        assert result.stats["gopher_quality:stop_words"] >= 2
+        assert result.reason == "fineweb:line_punct_ratio", (name, result.reason)
+        assert apply_filters(build({"fineweb": False}), fixture_text(name), lang, script).keep
 
 
 def test_arabic_message_catalogue():
@@ -85,15 +94,19 @@ def test_merged_override_changes_the_decision():
     stricter = build({"gopher_quality": {"min_words": int(n_words) + 1}})
     assert apply_filters(stricter, text, "eng_Latn", "Latn").reason == "gopher_quality:too_few_words"
     # Deep merge: changing one key of the zho override keeps its other character-unit thresholds.
-    zh = fixture_text("ls.1.zh_CN.txt")
+    zh = prose("zho_Hans")
     merged = build({"gopher_quality": {"languages": {"zho": {"max_words": 10**7}}}})
     assert apply_filters(merged, zh, "zho_Hans", "Hans").keep
 
 
 def test_filters_can_be_switched_off():
     line = faq_section().split("\n")[0]
-    assert [type(f).name for f in build({"gopher_quality": False})] == ["gopher_repetition", "c4"]
-    assert [type(f).name for f in build({"c4": {"enabled": False}})] == ["gopher_quality", "gopher_repetition"]
+    assert [type(f).name for f in build({"gopher_quality": False})] == ["gopher_repetition", "c4", "fineweb"]
+    assert [type(f).name for f in build({"c4": {"enabled": False}})] == [
+        "gopher_quality",
+        "gopher_repetition",
+        "fineweb",
+    ]
     result = apply_filters(build({"gopher_quality": {"enabled": False}}), line, "eng_Latn", "Latn")
     assert result.reason == "c4:too_few_sentences"  # the line has no sentence end; Gopher's length rule is off
     only_deu = build({"gopher_quality": {"enabled": False, "languages": {"deu": {"enabled": True}}}})

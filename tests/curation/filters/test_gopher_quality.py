@@ -6,8 +6,10 @@ import pytest
 
 from curation.config_merge import merged_filter_config
 from curation.filters.gopher_quality import GopherQualityFilter
+from curation.filters.stopwords import stop_words
 from curation.filters.words import split_words
-from tests.curation.filters.conftest import faq_section, fixture_text, sample_docs
+from tests.curation.filters.conftest import faq_section, fixture_text, prose, prose_languages, sample_docs
+from tests.curation.filters.test_fineweb import locale_messages
 
 
 def quality(override: dict | None = None) -> GopherQualityFilter:
@@ -107,3 +109,50 @@ def test_invalid_settings_fail_at_build_time():
         quality({"languages": {"deu": {"min_words": "many"}}})
     with pytest.raises(ValueError, match="true/false"):
         quality({"enabled": "yes"})
+
+
+@pytest.mark.parametrize("lang", prose_languages())
+def test_real_prose_passes_in_its_language(lang):
+    reason, stats = run(quality(), prose(lang), lang, lang.split("_")[1])
+    assert reason is None, stats
+    assert stats["gopher_quality:stop_words"] >= 2
+
+
+def test_stop_words_are_counted_once_each():
+    text = prose("deu_Latn")
+    stats = run(quality(), text, "deu_Latn", "Latn")[1]
+    assert stats["gopher_quality:stop_words"] == len(stop_words("deu") & set(split_words(text)))
+
+
+def test_long_word_languages_keep_their_real_text():
+    """Malayalam words are long (mean unit length 1.48x English on parallel text): real messages in 60-word
+    windows go past Gopher's English maximum of 10, not past Malayalam's own."""
+    units = split_words(locale_messages("ml"))
+    windows = [" ".join(units[i : i + 60]) for i in range(0, len(units) - 59, 60)]
+    lang = "mal_Mlym"
+    english = GopherQualityFilter(GopherQualityFilter.DEFAULTS)  # no per-language overrides
+    ours = quality()
+    assert ours.settings(lang, lang[4:])["max_avg_word_len"] > 13
+    over_english = [w for w in windows if run(english, w, lang, lang[4:])[0] == "gopher_quality:long_avg_word_len"]
+    over_ours = [w for w in windows if run(ours, w, lang, lang[4:])[0] == "gopher_quality:long_avg_word_len"]
+    assert len(over_ours) < len(over_english)
+    assert len(over_ours) <= 0.01 * len(windows)
+
+
+def test_calibrated_overrides_come_from_the_config_file():
+    """thresholds.yaml is merged into the defaults: scaled lengths for long- and short-word languages."""
+    flt = quality()
+    fin = flt.settings("fin_Latn", "Latn")
+    assert fin["max_avg_word_len"] > 10 and fin["min_words"] < 50  # fewer, longer words than English
+    vie = flt.settings("vie_Latn", "Latn")
+    assert vie["min_avg_word_len"] < 3 and vie["min_words"] > 50  # monosyllables written apart
+    assert flt.settings("eng_Latn", "Latn")["max_avg_word_len"] == 10
+
+
+def test_script_overrides_apply_before_language_ones():
+    flt = quality({"languages": {"Arab": {"min_words": 7}, "urd": {"min_words": 9}}})
+    assert flt.settings("arb_Arab", "Arab")["min_words"] == 7
+    assert flt.settings("pes_Arab", "Arab")["min_words"] == 7
+    assert flt.settings("urd_Arab", "Arab")["min_words"] == 9  # ISO code after the script
+    assert flt.settings("und", "Arab")["min_words"] == 7  # no tag script: the detected script
+    assert flt.settings("eng_Latn", "Latn")["min_words"] == 50

@@ -12,6 +12,7 @@ from curation.filters.gopher_repetition import (
     GopherRepetitionFilter,
     NgramKeys,
     dup_ngram_char_frac,
+    dup_ngram_char_fracs,
     duplicate_fractions,
 )
 from curation.filters.words import split_words
@@ -109,3 +110,22 @@ def test_ngram_keys_group_positions_like_word_tuples(n):
     first_by_tuple: dict[tuple[str, ...], int] = {}
     for i, (key, gram) in enumerate(zip(keys, tuples, strict=True)):
         assert first_by_key.setdefault(key, i) == first_by_tuple.setdefault(gram, i)
+
+
+@pytest.mark.parametrize(
+    ("text", "sizes"),
+    [
+        pytest.param(lambda: fixture_text("debian-faq.en.txt"), [5, 6, 7, 8, 9, 10], id="faq"),
+        pytest.param(lambda: "\n\n".join([faq_paragraph()] * 3 + [faq_section()]), [5, 6, 7, 8, 9, 10], id="repeats"),
+        pytest.param(lambda: fixture_text("ls.1.zh_CN.txt"), [8, 9, 11, 12, 14, 15], id="zho"),
+    ],
+)
+def test_restricted_dup_fractions_equal_the_plain_ones(text, sizes):
+    """dup_ngram_char_fracs looks only where the smallest n-gram repeats; the result must be the full scan's."""
+    words = split_words(text())
+    ids = list(map(hash, words))
+    prefix = [0, *accumulate(map(len, words))]
+    fast = dup_ngram_char_fracs(ids, NgramKeys(ids)(sizes[0]), prefix, sizes)
+    for n in sizes:
+        assert fast[n] == pytest.approx(dup_ngram_char_frac(NgramKeys(ids)(n), prefix, n), abs=1e-12), n
+    assert any(fast.values())
