@@ -62,12 +62,25 @@ def validate_config(config: dict) -> dict:
         if src["name"] in names:
             raise ConfigError(f"sources[{i}].name: duplicate source name {src['name']!r}")
         names.add(src["name"])
-    bands, rows, perms = (config["dedup"]["minhash"][k] for k in ("bands", "rows", "num_perm"))
-    if bands * rows > perms:
-        raise ConfigError(f"dedup.minhash: bands*rows ({bands}*{rows}) exceeds num_perm ({perms})")
-    if config["dedup"]["keep"] not in ("longest", "first", "quality"):
-        raise ConfigError("dedup.keep: one of longest, first, quality")
+    _validate_dedup(config["dedup"])
     return config
+
+
+def _validate_dedup(dedup: dict) -> None:
+    from curation.dedup.keeper import POLICIES
+    from curation.dedup.minhash import MinHashParams
+    from curation.dedup.shingles import ShingleConfig
+
+    try:
+        MinHashParams.from_mapping(dedup.get("minhash"))
+        ShingleConfig.from_mapping(dedup.get("shingles"))
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"dedup: {err}") from None
+    if dedup.get("keep") not in POLICIES:
+        raise ConfigError(f"dedup.keep: one of {', '.join(POLICIES)}")
+    verify = dedup.get("verify_jaccard")
+    if verify is not None and not (isinstance(verify, (int, float)) and 0 < verify <= 1):
+        raise ConfigError(f"dedup.verify_jaccard: a Jaccard threshold in (0, 1] or null, got {verify!r}")
 
 
 def resolve_paths(config: dict, base: Path) -> dict:

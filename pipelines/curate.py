@@ -11,14 +11,13 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 
-from curation.dedup.minhash import MinHashParams
 from pipelines import layout
 from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_first_id
-from pipelines.dedup import ExactDedup, NearDedup
+from pipelines.dedup import DUPLICATES, INDEX, KEPT, Dedup
 from pipelines.io import ReadSources, WriteRecords
 from pipelines.metrics import WriteCounts, tally
 from pipelines.options import base_parser, beam_options, parse, setup_logging
-from schemas import DOCUMENT, DUPLICATE, REJECTION
+from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, REJECTION
 
 log = logging.getLogger(__name__)
 
@@ -33,28 +32,6 @@ def _page_methods(doc: dict):
     methods = (doc.get("meta") or {}).get("page_methods")
     for method in methods.split(",") if methods else ():
         yield ("extract", "pages", method), 1
-
-
-def _follow(kv: tuple[str, dict]):
-    _, group = kv
-    final = group["later"][0]["duplicate_of"] if group["later"] else None
-    for dup in group["earlier"]:
-        yield dup if final is None else {**dup, "duplicate_of": final}
-
-
-def repoint_duplicates(earlier: beam.PCollection, later: beam.PCollection) -> beam.PCollection:
-    """Duplicates whose ``duplicate_of`` was removed by a later dedup step now point at that step's keeper.
-
-    A join on the keeper id (CoGroupByKey), so no worker sees more than one cluster's rows.
-    """
-    return (
-        {
-            "earlier": earlier | "KeyByKeeper" >> beam.Map(lambda d: (d["duplicate_of"], d)),
-            "later": later | "KeyByRemoved" >> beam.Map(lambda d: (d["id"], d)),
-        }
-        | "JoinKeepers" >> beam.CoGroupByKey()
-        | "FollowKeepers" >> beam.FlatMap(_follow)
-    )
 
 
 def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PCollection]:
@@ -82,26 +59,12 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
     rejected.append(rej)
 
     dedup_cfg = config["dedup"]
-    duplicates = []
-    if dedup_cfg.get("exact", True):
-        exact = docs | "ExactDedup" >> ExactDedup(keep=dedup_cfg["keep"])
-        docs = exact["kept"]
-        duplicates.append(exact["duplicates"])
-    if dedup_cfg.get("near", True):
-        params = MinHashParams(**dedup_cfg["minhash"])
-        near = docs | "NearDedup" >> NearDedup(
-            params,
-            keep=dedup_cfg["keep"],
-            max_rounds=int(dedup_cfg.get("max_rounds", 20)),
-            verify_jaccard=dedup_cfg.get("verify_jaccard"),
-        )
-        docs = near["kept"]
-        if duplicates:  # an exact keeper may itself be a near duplicate: point its copies at the final keeper
-            duplicates[0] = repoint_duplicates(duplicates[0], near["duplicates"])
-        duplicates.append(near["duplicates"])
+    dedup = docs | "Dedup" >> Dedup.from_config(dedup_cfg, [src["name"] for src in config["sources"]])
+    docs, dups = dedup[KEPT], dedup[DUPLICATES]
+    if dedup_cfg.get("write_index", True):  # what a later incremental run dedups against
+        dedup[INDEX] | "WriteDedupIndex" >> WriteRecords(layout.dedup_index_prefix(out), DEDUP_INDEX)
 
     rejections = tuple(rejected) | "AllRejections" >> beam.Flatten()
-    dups = (tuple(duplicates) or (pipeline | "NoDuplicates" >> beam.Create([]),)) | "AllDuplicates" >> beam.Flatten()
 
     docs | "WriteDocuments" >> WriteRecords(layout.documents_prefix(out), DOCUMENT)
     rejections | "WriteRejections" >> WriteRecords(layout.rejections_prefix(out), REJECTION)

@@ -1,13 +1,28 @@
 """Exact and MinHash-LSH near-duplicate removal as Beam transforms, distributed end to end.
 
-Nothing is gathered on one worker: exact dedup groups documents by content hash (a streamed group per hash), near
-dedup shuffles only band keys and node names, finds connected components by alternating large-star / small-star
-rounds (one GroupByKey per round, Kiveris et al. 2014), and joins labels back to documents by id.
+    python -m pipelines.dedup curve [--config run.yaml] [--set dedup.minhash.bands=20 ...]
+    python -m pipelines.dedup run --input 'docs-*.parquet' --output out/ [--previous earlier/run] [Beam flags]
 
-Outputs are ``{"kept": Document dicts, "duplicates": Duplicate dicts}``; every input document comes out exactly once.
+Nothing is gathered on one worker: every grouping is keyed by a content hash, a band key, a graph node, a cluster
+label or a document id, and each group is streamed (two passes over a re-iterable ``GroupByKey`` value, never a
+``CoGroupByKey`` list), so the largest thing a worker holds is one document, one signature or one shingle set.
 
-Node names in the near-dup graph are ``keeper_rank(doc, keep)`` (which ends with the document id), so the minimum
-node of a component, the label star contraction converges to, is the document to keep.
+- Exact: documents grouped by content hash; the best-ranked copy is kept.
+- Near: shingle hashes and MinHash signatures per batch (numpy, ``curation.dedup``), one (band key, node) pair per
+  band, buckets grouped by band key give star edges, optionally verified by true Jaccard on shingles (the shingle
+  sets travel with the edge: one join by child, one by parent), connected components by alternating large-star /
+  small-star rounds (one GroupByKey per round, Kiveris et al. 2014), cluster sizes per label, labels joined back
+  to documents by id.
+- Incremental: the index rows (exact hash, signature, optionally shingles) of an earlier run's kept documents join
+  the same groups as documents of tier "0", which sort before every new document: old documents always win and are
+  never re-emitted, and the old corpus is not re-read or re-signed.
+
+Outputs of ``Dedup`` are ``{"kept": Document dicts, "duplicates": Duplicate dicts, "index": DedupIndex dicts}``;
+every input document comes out exactly once as kept or duplicate.
+
+Node names are ``node_name(keeper_rank(doc, keep), weight)`` (see ``curation.dedup.keeper``), so the minimum node of
+a component, the label star contraction converges to, is the document to keep, and the weight (how many original
+documents it stands for) travels with it.
 
 Convergence: the rounds are unrolled ``max_rounds`` times in the graph. Each round counts the edges it rewrote
 (metric ``dedup/cc_round_N_changed``, and as data summed into a singleton). Two consecutive rounds without a
@@ -20,29 +35,115 @@ not a root keeps its own label, counted in ``dedup/cc_unresolved_nodes``), the r
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.pvalue import AsSingleton, TaggedOutput
 
 from curation.dedup.components import Step, canonical_edge, is_rewritten, iter_large_star, iter_small_star
-from curation.dedup.keeper import POLICIES, keeper_rank, rank_doc_id
-from curation.dedup.lsh import bucket_edges, verified_bucket_edges
-from curation.dedup.minhash import MinHashParams, band_keys
-from curation.dedup.shingles import shingles
+from curation.dedup.keeper import (
+    NEW_TIER,
+    OLD_TIER,
+    POLICIES,
+    is_old,
+    keeper_rank,
+    node_doc_id,
+    node_name,
+    node_weight,
+    source_ranks,
+)
+from curation.dedup.lsh import bucket_edges
+from curation.dedup.minhash import (
+    MinHashParams,
+    band_keys,
+    estimate_jaccard,
+    format_curve,
+    shingle_set_from_bytes,
+    shingle_set_to_bytes,
+    signature_to_bytes,
+    sorted_set_jaccard,
+)
+from curation.dedup.shingle_hash import ShingleHashes
+from curation.dedup.shingles import ShingleConfig
+from pipelines import layout
 from pipelines.metrics import counter
 
 log = logging.getLogger(__name__)
 
 KEPT = "kept"
 DUPLICATES = "duplicates"
+INDEX = "index"
+HASH_VERSION = "h1"  # bump when curation.dedup.shingle_hash changes its output: old indexes become incompatible
 
 
-def _check_policy(keep: str) -> str:
-    if keep not in POLICIES:
-        raise ValueError(f"keep: {keep!r} is not one of {POLICIES}")
-    return keep
+# ----------------------------------------------------------------------------------------------------------------
+# Settings
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    """The run config's ``dedup`` section, validated (see configs/default.yaml for each key)."""
+
+    exact: bool = True
+    near: bool = True
+    keep: str = "longest"
+    source_order: tuple[str, ...] = ()
+    shingles: ShingleConfig = field(default_factory=ShingleConfig)
+    minhash: MinHashParams = field(default_factory=MinHashParams)
+    max_rounds: int = 20
+    verify_jaccard: float | None = 0.8
+    verify_centres: int = 8
+    batch_size: int = 256
+    write_index: bool = True
+    index_shingles: bool = True
+    previous: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.keep not in POLICIES:
+            raise ValueError(f"dedup.keep: {self.keep!r} is not one of {POLICIES}")
+        if self.max_rounds < 2:
+            raise ValueError("dedup.max_rounds: at least 2 (a large-star and a small-star round) are needed")
+        if self.verify_jaccard is not None and not 0.0 < self.verify_jaccard <= 1.0:
+            raise ValueError(f"dedup.verify_jaccard: a Jaccard threshold in (0, 1] or null, got {self.verify_jaccard}")
+        if self.verify_centres < 1:
+            raise ValueError("dedup.verify_centres: at least 1")
+
+    @property
+    def bucket_centres(self) -> int:
+        """Centres per bucket: one star is enough for connectivity; verification needs more chances."""
+        return 1 if self.verify_jaccard is None else self.verify_centres
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], sources: Sequence[str] = ()) -> DedupSettings:
+        """From ``config["dedup"]``; ``sources`` (the run's source names in config order) is the default
+        ``source_priority`` of the ``earliest`` policy."""
+        previous = cfg.get("previous") or ()
+        verify = cfg.get("verify_jaccard", 0.8)
+        return cls(
+            exact=bool(cfg.get("exact", True)),
+            near=bool(cfg.get("near", True)),
+            keep=str(cfg.get("keep", "longest")),
+            source_order=tuple(cfg.get("source_priority") or sources),
+            shingles=ShingleConfig.from_mapping(cfg.get("shingles")),
+            minhash=MinHashParams.from_mapping(cfg.get("minhash")),
+            max_rounds=int(cfg.get("max_rounds", 20)),
+            verify_jaccard=None if verify is None else float(verify),
+            verify_centres=int(cfg.get("verify_centres", 8)),
+            batch_size=int(cfg.get("batch_size", 256)),
+            write_index=bool(cfg.get("write_index", True)),
+            index_shingles=bool(cfg.get("index_shingles", True)),
+            previous=(previous,) if isinstance(previous, str) else tuple(previous),
+        )
+
+    def signature_params(self) -> str:
+        """What a stored signature depends on; an index is only usable by a run with the same string."""
+        from curation.dedup.minhash import MinHashSigner
+
+        return f"{MinHashSigner(self.minhash).describe()};{self.shingles.describe()};{HASH_VERSION}"
 
 
 def doc_weight(doc: Mapping[str, Any]) -> int:
@@ -67,6 +168,74 @@ def kept_record(doc: Mapping[str, Any], cluster_id: str, cluster_size: int) -> d
     return {**doc, "dedup_cluster": cluster_id, "dedup_cluster_size": int(cluster_size)}
 
 
+def index_record(doc: Mapping[str, Any], signature: bytes | None, shingles: bytes | None, params: str) -> dict:
+    return {
+        "id": doc["id"],
+        "source": doc["source"],
+        "content_hash": doc.get("content_hash") or "",
+        "cluster_size": doc_weight(doc),
+        "signature": signature,
+        "shingles": shingles,
+        "params": params,
+    }
+
+
+def old_node(row: Mapping[str, Any]) -> str:
+    """The graph node of an earlier run's kept document: tier "0", ordered by id among old documents."""
+    return node_name(keeper_rank(row, "first"), int(row.get("cluster_size") or 1), OLD_TIER)
+
+
+def tag_and_group(label: str, tagged: Mapping[str, beam.PCollection]) -> beam.PCollection:
+    """``{tag: PCollection of (key, value)}`` -> ``(key, iterable of (tag, value))`` by one GroupByKey.
+
+    Unlike CoGroupByKey (which builds a list per tag), the grouped value stays a lazily read, re-iterable stream.
+    """
+    parts = [
+        pcoll | f"{label}Tag{tag.title()}" >> beam.Map(lambda kv, t=tag: (kv[0], (t, kv[1])))
+        for tag, pcoll in tagged.items()
+    ]
+    return parts | f"{label}Flatten" >> beam.Flatten() | f"{label}Group" >> beam.GroupByKey()
+
+
+def index_pattern(path: str) -> str:
+    """An earlier run's output root, or a Parquet path/glob of index files, as a file pattern."""
+    if path.endswith(".parquet") or any(c in path for c in "*?["):
+        return path
+    return layout.pattern(layout.dedup_index_prefix(path))
+
+
+class _CheckIndexRow(beam.DoFn):
+    """Refuse index rows whose signatures were computed under other settings: they would silently never match."""
+
+    def __init__(self, params: str):
+        self.params = params
+
+    def process(self, row: dict):
+        if row["params"] != self.params:
+            raise ValueError(
+                f"dedup index row {row['id']!r} was built with {row['params']!r} but this run signs with "
+                f"{self.params!r}: use the same dedup.minhash / dedup.shingles settings as the earlier run"
+            )
+        counter("dedup", "index_rows").inc()
+        yield row
+
+
+class ReadDedupIndex(beam.PTransform):
+    """Index rows of earlier runs (local, gs://, s3://: anything Beam FileSystems reads)."""
+
+    def __init__(self, paths: Sequence[str], params: str):
+        super().__init__()
+        self.paths = list(paths)
+        self.params = params
+
+    def expand(self, pbegin):
+        reads = [
+            pbegin | f"ReadIndex{i}" >> beam.io.ReadFromParquet(index_pattern(path))
+            for i, path in enumerate(self.paths)
+        ]
+        return reads | "FlattenIndexes" >> beam.Flatten() | "CheckParams" >> beam.ParDo(_CheckIndexRow(self.params))
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Exact dedup
 
@@ -76,63 +245,74 @@ def _exact_key(doc: Mapping[str, Any]) -> str:
     return doc.get("content_hash") or f"\x00id:{doc['id']}"
 
 
-class _MinRankAndCount(beam.CombineFn):
-    """(keeper rank, weight) pairs -> (smallest rank, total weight); associative, so it runs map-side first."""
-
-    def create_accumulator(self):
-        return (None, 0)
-
-    def add_input(self, acc, element):
-        rank, weight = element
-        return (rank if acc[0] is None or rank < acc[0] else acc[0], acc[1] + weight)
-
-    def merge_accumulators(self, accumulators):
-        ranks = [a[0] for a in accumulators if a[0] is not None]
-        return (min(ranks, default=None), sum(a[1] for a in accumulators))
-
-    def extract_output(self, acc):
-        return acc
-
-
 class _SplitExact(beam.DoFn):
-    """One content-hash group (documents streamed) + its keeper rank and size -> kept / duplicates."""
+    """One content-hash group (new documents and old index nodes, streamed twice) -> kept / duplicates."""
 
-    def __init__(self, keep: str):
+    def __init__(self, keep: str, source_order: Sequence[str]):
         self.keep = keep
+        self.source_order = tuple(source_order)
+
+    def setup(self):
+        self.ranks = source_ranks(self.source_order)
+
+    def _node(self, tag: str, value) -> str:
+        if tag == OLD_TIER:
+            return value
+        return node_name(keeper_rank(value, self.keep, self.ranks), doc_weight(value))
 
     def process(self, element):
-        _, grouped = element
-        (keeper, size) = next(iter(grouped["stats"]))
-        keeper_id = rank_doc_id(keeper)
+        _, members = element
+        best, size, has_new = None, 0, False
+        for tag, value in members:
+            node = self._node(tag, value)
+            size += node_weight(node)
+            best = node if best is None or node < best else best
+            has_new = has_new or tag == NEW_TIER
+        if not has_new:
+            return
+        keeper_id = node_doc_id(best)
+        from_index = is_old(best)
         kept_one = False
-        for doc in grouped["docs"]:
-            if not kept_one and keeper_rank(doc, self.keep) == keeper:
+        for tag, doc in members:
+            if tag == OLD_TIER:
+                continue
+            if not kept_one and doc["id"] == keeper_id:
                 kept_one = True
                 yield kept_record(doc, keeper_id, size)
             else:
                 counter("dedup", "exact_duplicates").inc()
+                if from_index:
+                    counter("dedup", "index_exact_matches").inc()
                 yield TaggedOutput(DUPLICATES, duplicate_record(doc, keeper_id, "exact", size))
 
 
 class ExactDedup(beam.PTransform):
-    """Group by ``content_hash`` (hash of the dedup-normalised text); keep the best-ranked copy of each group."""
+    """Group by ``content_hash`` (hash of the normalised text); keep the best-ranked copy of each group.
 
-    def __init__(self, keep: str = "longest"):
+    ``previous``: index rows of earlier runs; a new document with an old hash is a duplicate of the old document.
+    """
+
+    def __init__(self, keep: str = "longest", source_order: Sequence[str] = (), previous=None):
         super().__init__()
-        self.keep = _check_policy(keep)
+        if keep not in POLICIES:
+            raise ValueError(f"keep: {keep!r} is not one of {POLICIES}")
+        self.keep = keep
+        self.source_order = tuple(source_order)
+        self.previous = previous
 
     def expand(self, docs):
-        keep = self.keep
-        keyed = docs | "KeyByHash" >> beam.Map(lambda d: (_exact_key(d), d))
-        stats = (
-            keyed
-            | "RankPerHash" >> beam.Map(lambda kv: (kv[0], (keeper_rank(kv[1], keep), doc_weight(kv[1]))))
-            | "KeeperPerHash" >> beam.CombinePerKey(_MinRankAndCount())
-        )
+        parts = [docs | "KeyByHash" >> beam.Map(lambda d: (_exact_key(d), (NEW_TIER, d)))]
+        if self.previous is not None:
+            parts.append(
+                self.previous
+                | "OldByHash"
+                >> beam.FlatMap(lambda r: [(r["content_hash"], (OLD_TIER, old_node(r)))] if r["content_hash"] else [])
+            )
         split = (
-            {"docs": keyed, "stats": stats}
-            | "JoinKeeper" >> beam.CoGroupByKey()
-            | "SplitExact" >> beam.ParDo(_SplitExact(keep)).with_outputs(DUPLICATES, main=KEPT)
+            parts
+            | "FlattenByHash" >> beam.Flatten()
+            | "GroupByHash" >> beam.GroupByKey()
+            | "SplitExact" >> beam.ParDo(_SplitExact(self.keep, self.source_order)).with_outputs(DUPLICATES, main=KEPT)
         )
         return {KEPT: split[KEPT], DUPLICATES: split[DUPLICATES]}
 
@@ -202,12 +382,15 @@ def _warn_if_not_converged(changed_last: int, changed_before: int, max_rounds: i
 
 
 class _LabelChildren(beam.DoFn):
-    """For one parent: its children take its label if it is a root, else keep their own (rounds ran out)."""
+    """For one parent (its children and its own root flag, streamed twice): children take its label if it is a
+    root, else keep their own (rounds ran out)."""
 
     def process(self, element):
-        parent, grouped = element
-        parent_is_root = any(grouped["is_root"])
-        for child in grouped["child"]:
+        parent, members = element
+        parent_is_root = any(value for tag, value in members if tag == "is_root")
+        for tag, child in members:
+            if tag != "child":
+                continue
             if parent_is_root:
                 yield (child, parent)
             else:
@@ -241,7 +424,9 @@ class ConnectedComponents(beam.PTransform):
             step: Step = "large" if n % 2 else "small"
             if len(changed) >= 2:
                 routed = current | f"Route{n}" >> beam.ParDo(
-                    _RouteUnlessConverged(), AsSingleton(changed[-1]), AsSingleton(changed[-2])
+                    _RouteUnlessConverged(),
+                    AsSingleton(changed[-1], default_value=0),
+                    AsSingleton(changed[-2], default_value=0),
                 ).with_outputs(_RouteUnlessConverged.DONE, main="active")
                 finished.append(routed[_RouteUnlessConverged.DONE])
                 current = routed["active"]
@@ -251,10 +436,18 @@ class ConnectedComponents(beam.PTransform):
                 | f"Group{n}" >> beam.GroupByKey()
                 | f"Star{n}" >> beam.ParDo(_StarStep(step, n)).with_outputs(_StarStep.CHANGED, main="edges")
             )
-            changed.append(result[_StarStep.CHANGED] | f"Changed{n}" >> beam.CombineGlobally(sum))
+            # Empty when nothing changed (no default element): read with default_value=0, one stage less per round.
+            changed.append(result[_StarStep.CHANGED] | f"Changed{n}" >> beam.CombineGlobally(sum).without_defaults())
             current = result["edges"]
-        changed[-1] | "CheckConverged" >> beam.Map(
-            _warn_if_not_converged, AsSingleton(changed[-2]), max_rounds=self.max_rounds
+        (
+            edges.pipeline
+            | "ConvergenceCheck" >> beam.Create([None])
+            | "CheckConverged"
+            >> beam.Map(
+                lambda _, last, before: _warn_if_not_converged(last, before, self.max_rounds),
+                AsSingleton(changed[-1], default_value=0),
+                AsSingleton(changed[-2], default_value=0),
+            )
         )
         final = (*finished, current) | "FinalEdges" >> beam.Flatten()
         parents = (
@@ -263,14 +456,102 @@ class ConnectedComponents(beam.PTransform):
             | "GroupNeighbors" >> beam.GroupByKey()
             | "Parent" >> beam.Map(_parent)
         )
-        return (
+        by_parent = tag_and_group(
+            "JoinParents",
             {
-                "child": parents | "ByParent" >> beam.Map(lambda np: (np[1], np[0])),
-                "is_root": parents | "IsRoot" >> beam.Map(lambda np: (np[0], np[0] == np[1])),
-            }
-            | "JoinParents" >> beam.CoGroupByKey()
-            | "Label" >> beam.ParDo(_LabelChildren())
+                "child": parents | "ByParent" >> beam.Map(lambda np_: (np_[1], np_[0])),
+                "is_root": parents | "IsRoot" >> beam.Map(lambda np_: (np_[0], np_[0] == np_[1])),
+            },
         )
+        return by_parent | "Label" >> beam.ParDo(_LabelChildren())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Candidate verification by true Jaccard
+
+
+def _similarity(a: tuple[bytes | None, bytes], b: tuple[bytes | None, bytes], num_perm: int) -> float:
+    """True Jaccard of the shingle sets when both travel; else (an index without shingles) the signature estimate."""
+    (shingles_a, sig_a), (shingles_b, sig_b) = a, b
+    if shingles_a is not None and shingles_b is not None:
+        counter("dedup", "verified_exactly").inc()
+        return sorted_set_jaccard(shingle_set_from_bytes(shingles_a), shingle_set_from_bytes(shingles_b))
+    counter("dedup", "verified_by_estimate").inc()
+    dtype = "<u4" if len(sig_a) == 4 * num_perm else "<u8"
+    return estimate_jaccard(np.frombuffer(sig_a, dtype=dtype), np.frombuffer(sig_b, dtype=dtype))
+
+
+class _AttachFeatures(beam.DoFn):
+    """One node: its features, its candidate parents ("up") and whether it is a parent ("hub"), streamed twice ->
+    (parent, (node, features)) per candidate edge, and (node, features) if some edge points at it.
+
+    Nodes on no edge stop here, so their features cross one shuffle only."""
+
+    def process(self, element):
+        node, members = element
+        features, is_parent = None, False
+        for tag, value in members:
+            if tag == "features":
+                features = value
+            elif tag == "hub":
+                is_parent = True
+        for tag, parent in members:
+            if tag == "up":
+                yield parent, ("candidate", (node, features))
+        if is_parent:
+            yield node, ("features", features)
+
+
+class _JudgeCandidates(beam.DoFn):
+    """One parent node: its features and its (child, features) candidates -> the edges at or above the threshold."""
+
+    def __init__(self, threshold: float, num_perm: int):
+        self.threshold = threshold
+        self.num_perm = num_perm
+
+    def process(self, element):
+        parent, members = element
+        features = next((value for tag, value in members if tag == "features"), None)
+        for tag, value in members:
+            if tag != "candidate":
+                continue
+            child, child_features = value
+            if features is None or child_features is None:  # cannot happen when every node was signed
+                counter("dedup", "verify_missing_features").inc()
+                yield (child, parent)
+            elif _similarity(child_features, features, self.num_perm) >= self.threshold:
+                counter("dedup", "verified_edges").inc()
+                yield (child, parent)
+            else:
+                counter("dedup", "rejected_edges").inc()
+
+
+class VerifyEdges(beam.PTransform):
+    """Keep candidate edges whose endpoints' true shingle Jaccard reaches ``threshold``.
+
+    ``features``: (node, (shingle-set bytes or None, signature bytes)) for every node. One grouping by node attaches
+    each node's features to its outgoing candidate edges (and keeps them for the nodes edges point at); a second
+    grouping by parent brings each parent's features and its candidates together. No worker holds more than one
+    node's features plus a stream of its candidates; features of nodes on no edge cross one shuffle only.
+    """
+
+    def __init__(self, threshold: float, features, num_perm: int):
+        super().__init__()
+        self.threshold = threshold
+        self.features = features
+        self.num_perm = num_perm
+
+    def expand(self, edges):
+        by_node = tag_and_group(
+            "ByNode",
+            {
+                "features": self.features,
+                "up": edges,
+                "hub": edges | "ParentMarks" >> beam.Map(lambda e: (e[1], None)),
+            },
+        )
+        candidates = by_node | "AttachFeatures" >> beam.ParDo(_AttachFeatures()) | "GroupByParent" >> beam.GroupByKey()
+        return candidates | "Judge" >> beam.ParDo(_JudgeCandidates(self.threshold, self.num_perm))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -283,42 +564,69 @@ def _script(doc: Mapping[str, Any]) -> str | None:
     return doc.get("script") or (lang.split("_", 1)[1] if "_" in lang else None)
 
 
-class _SignBatch(beam.DoFn):
-    """A batch of documents -> ``(band key, node)`` per band (node plus signature when edges are verified)."""
+FEATURES = "features"
+SIGNATURES = "signatures"
 
-    def __init__(self, params: MinHashParams, keep: str, with_signatures: bool):
-        self.params = params
-        self.keep = keep
-        self.with_signatures = with_signatures
-        self.signer = None
+
+class _SignBatch(beam.DoFn):
+    """A batch of documents -> ``(band key, node)`` per band; node features for verification and signatures for
+    the index on tagged outputs. The hasher and signer are built once per worker."""
+
+    def __init__(self, settings: DedupSettings):
+        self.settings = settings
 
     def setup(self):
         from curation.dedup.minhash import MinHashSigner
+        from curation.dedup.shingle_hash import ShingleHasher
 
-        self.signer = MinHashSigner(self.params)
+        self.hasher = ShingleHasher(self.settings.shingles)
+        self.signer = MinHashSigner(self.settings.minhash)
+        self.ranks = source_ranks(self.settings.source_order)
 
     def process(self, batch: list[dict]):
-        shingle_lists = [shingles(d["text"], _script(d), ngram=self.params.ngram) for d in batch]
-        signatures = self.signer.sign_batch(shingle_lists)
-        for doc, doc_shingles, signature in zip(batch, shingle_lists, signatures, strict=True):
-            if not doc_shingles:  # empty text: nothing to compare, stays unique
+        settings = self.settings
+        hashed: ShingleHashes = self.hasher.hash_batch([d["text"] for d in batch], [_script(d) for d in batch])
+        signatures = self.signer.sign(hashed)
+        counts = hashed.counts()
+        verify = settings.verify_jaccard is not None
+        for i, doc in enumerate(batch):
+            signature = signature_to_bytes(signatures[i])
+            shingle_set = None
+            if verify:
+                shingle_set = shingle_set_to_bytes(hashed.hashes[hashed.offsets[i] : hashed.offsets[i + 1]])
+            if settings.write_index:
+                stored = shingle_set if settings.index_shingles else None
+                yield TaggedOutput(SIGNATURES, (doc["id"], (signature, stored)))
+            if not counts[i]:  # nothing to compare (no words after normalisation): stays unique
                 continue
-            node = keeper_rank(doc, self.keep)
-            member = (node, signature) if self.with_signatures else node
-            for key in band_keys(signature, self.params):
-                yield key, member
+            node = node_name(keeper_rank(doc, settings.keep, self.ranks), doc_weight(doc))
+            for key in band_keys(signatures[i], settings.minhash):
+                yield key, node
+            if verify:
+                yield TaggedOutput(FEATURES, (node, (shingle_set, signature)))
 
 
-class _BucketEdges(beam.DoFn):
-    def __init__(self, verify_jaccard: float | None):
-        self.verify_jaccard = verify_jaccard
+class _OldBands(beam.DoFn):
+    """An index row of an earlier run -> its (band key, old node) pairs, and its features for verification."""
 
-    def process(self, element):
-        _, members = element
-        if self.verify_jaccard is None:
-            yield from bucket_edges(members)
-        else:
-            yield from verified_bucket_edges(members, self.verify_jaccard)
+    def __init__(self, settings: DedupSettings):
+        self.settings = settings
+
+    def process(self, row: dict):
+        if not row.get("signature"):
+            return
+        node = old_node(row)
+        dtype = "<u4" if len(row["signature"]) == 4 * self.settings.minhash.num_perm else "<u8"
+        signature = np.frombuffer(row["signature"], dtype=dtype)
+        for key in band_keys(signature, self.settings.minhash):
+            yield key, node
+        if self.settings.verify_jaccard is not None:
+            yield TaggedOutput(FEATURES, (node, (row.get("shingles"), row["signature"])))
+
+
+def _bucket_edges(element, centres: int):
+    _, members = element
+    yield from bucket_edges(members, centres)
 
 
 def _count_candidate(edge):
@@ -326,181 +634,252 @@ def _count_candidate(edge):
     return edge
 
 
-def _label_weights(element):
-    """(doc id, {label: [label id], weight: [w]}) -> (label id, w) for documents on an edge."""
-    _, grouped = element
-    labels = list(grouped["label"])
-    if labels:
-        yield labels[0], sum(grouped["weight"])
+class _ClusterMembers(beam.DoFn):
+    """One label and its member nodes (streamed twice) -> (member id, (label id, cluster size)) for new members."""
 
-
-def _members_with_size(element):
-    label, grouped = element
-    size = next(iter(grouped["size"]))
-    for member in grouped["member"]:
-        yield member, (label, size)
+    def process(self, element):
+        label, members = element
+        size = sum(node_weight(node) for node in members)
+        label_id = node_doc_id(label)
+        from_index = is_old(label)
+        for node in members:
+            if is_old(node):
+                continue
+            if from_index:
+                counter("dedup", "index_near_matches").inc()
+            yield node_doc_id(node), (label_id, size)
 
 
 class _SplitNear(beam.DoFn):
-    """One document id + its (label, size) if it is on an edge -> kept or a minhash duplicate of the label."""
+    """One document id: the document, its (label, size) if it is on an edge, its signature -> kept (+ index row)
+    or a minhash duplicate of the label."""
+
+    def __init__(self, params: str):
+        self.params = params
 
     def process(self, element):
-        doc_id, grouped = element
-        cluster = next(iter(grouped["cluster"]), None)
-        for doc in grouped["doc"]:
-            if cluster is None:
-                yield kept_record(doc, doc_id, doc_weight(doc))
-                continue
-            label, size = cluster
-            if label == doc_id:
-                yield kept_record(doc, label, size)
+        doc_id, members = element
+        doc = cluster = signature = None
+        for tag, value in members:
+            if tag == "doc":
+                doc = value
+            elif tag == "cluster":
+                cluster = value
             else:
-                counter("dedup", "near_duplicates").inc()
-                yield TaggedOutput(DUPLICATES, duplicate_record(doc, label, "minhash", size))
+                signature = value
+        if doc is None:  # an old node: nothing to emit
+            return
+        if cluster is not None and cluster[0] != doc_id:
+            counter("dedup", "near_duplicates").inc()
+            yield TaggedOutput(DUPLICATES, duplicate_record(doc, cluster[0], "minhash", cluster[1]))
+            return
+        kept = kept_record(doc, doc_id, cluster[1] if cluster else doc_weight(doc))
+        yield kept
+        if signature is not None:
+            yield TaggedOutput(INDEX, index_record(kept, signature[0], signature[1], self.params))
 
 
 class NearDedup(beam.PTransform):
-    """MinHash LSH candidates -> distributed connected components -> keep each component's best-ranked document.
+    """MinHash LSH candidates (+ optional true-Jaccard verification) -> distributed connected components -> keep
+    each component's best-ranked document. Cluster sizes count original documents: a document kept by exact dedup
+    counts as its ``dedup_cluster_size``, an earlier run's document as its indexed ``cluster_size``."""
 
-    ``verify_jaccard``: drop candidate edges whose *signature-estimated* Jaccard is below it (checked within each
-    bucket against the bucket's leaders, see ``curation.dedup.lsh.verified_bucket_edges``); signatures then travel
-    with the band keys. Cluster sizes count original documents: a document kept by exact dedup counts as its
-    ``dedup_cluster_size``.
-    """
-
-    def __init__(
-        self,
-        params: MinHashParams,
-        keep: str = "longest",
-        max_rounds: int = 20,
-        verify_jaccard: float | None = None,
-        batch_size: int = 256,
-    ):
+    def __init__(self, settings: DedupSettings, previous=None):
         super().__init__()
-        self.params = params
-        self.keep = _check_policy(keep)
-        self.max_rounds = max_rounds
-        self.verify_jaccard = None if verify_jaccard is None else float(verify_jaccard)
-        self.batch_size = batch_size
+        self.settings = settings
+        self.previous = previous
 
     def expand(self, docs):
-        edges = (
+        settings = self.settings
+        verify = settings.verify_jaccard is not None
+        signed = (
             docs
-            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=self.batch_size)
-            | "Sign" >> beam.ParDo(_SignBatch(self.params, self.keep, self.verify_jaccard is not None))
+            | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
+            | "Sign" >> beam.ParDo(_SignBatch(settings)).with_outputs(FEATURES, SIGNATURES, main="bands")
+        )
+        bands, features = [signed["bands"]], [signed[FEATURES]]
+        if self.previous is not None:
+            old = self.previous | "OldBands" >> beam.ParDo(_OldBands(settings)).with_outputs(FEATURES, main="bands")
+            bands.append(old["bands"])
+            features.append(old[FEATURES])
+        edges = (
+            bands
+            | "FlattenBands" >> beam.Flatten()
             | "GroupBuckets" >> beam.GroupByKey()
-            | "BucketEdges" >> beam.ParDo(_BucketEdges(self.verify_jaccard))
+            | "BucketEdges" >> beam.FlatMap(_bucket_edges, settings.bucket_centres)
             | "DistinctEdges" >> beam.Distinct()
             | "CountCandidates" >> beam.Map(_count_candidate)
         )
-        labels = (
-            edges
-            | "Components" >> ConnectedComponents(self.max_rounds)
-            | "LabelIds" >> beam.Map(lambda nl: (rank_doc_id(nl[0]), rank_doc_id(nl[1])))
-        )
-        docs_by_id = docs | "KeyById" >> beam.Map(lambda d: (d["id"], d))
-        sizes = (
-            {"label": labels, "weight": docs_by_id | "Weights" >> beam.Map(lambda kv: (kv[0], doc_weight(kv[1])))}
-            | "JoinWeights" >> beam.CoGroupByKey()
-            | "LabelWeights" >> beam.FlatMap(_label_weights)
-            | "ComponentSize" >> beam.CombinePerKey(sum)
-        )
+        if verify:
+            all_features = features | "FlattenFeatures" >> beam.Flatten()
+            edges = edges | "Verify" >> VerifyEdges(settings.verify_jaccard, all_features, settings.minhash.num_perm)
         clusters = (
-            {"member": labels | "ByLabel" >> beam.Map(lambda il: (il[1], il[0])), "size": sizes}
-            | "JoinSizes" >> beam.CoGroupByKey()
-            | "MemberClusters" >> beam.FlatMap(_members_with_size)
+            edges
+            | "Components" >> ConnectedComponents(settings.max_rounds)
+            | "ByLabel" >> beam.Map(lambda nl: (nl[1], nl[0]))
+            | "GroupByLabel" >> beam.GroupByKey()
+            | "ClusterMembers" >> beam.ParDo(_ClusterMembers())
         )
-        split = (
-            {"doc": docs_by_id, "cluster": clusters}
-            | "JoinClusters" >> beam.CoGroupByKey()
-            | "SplitNear" >> beam.ParDo(_SplitNear()).with_outputs(DUPLICATES, main=KEPT)
-        )
-        return {KEPT: split[KEPT], DUPLICATES: split[DUPLICATES]}
+        tagged = {"doc": docs | "KeyById" >> beam.Map(lambda d: (d["id"], d)), "cluster": clusters}
+        if settings.write_index:
+            tagged["signature"] = signed[SIGNATURES]
+        split = tag_and_group("JoinClusters", tagged) | "SplitNear" >> beam.ParDo(
+            _SplitNear(settings.signature_params())
+        ).with_outputs(DUPLICATES, INDEX, main=KEPT)
+        return {KEPT: split[KEPT], DUPLICATES: split[DUPLICATES], INDEX: split[INDEX]}
 
 
 # ----------------------------------------------------------------------------------------------------------------
 # Exact then near, with exact duplicates re-pointed at the final keeper
 
 
-def _final_keeper_of_kept(doc: Mapping[str, Any]):
+def _final_of_kept(doc: Mapping[str, Any]):
     return doc["id"], (doc["id"], doc["dedup_cluster_size"])
 
 
-def _final_keeper_of_duplicate(dup: Mapping[str, Any]):
+def _final_of_duplicate(dup: Mapping[str, Any]):
     return dup["id"], (dup["duplicate_of"], dup["cluster_size"])
 
 
 def _repoint(element):
-    _, grouped = element
-    keeper, size = next(iter(grouped["final"]))
-    for dup in grouped["dup"]:
-        yield {**dup, "duplicate_of": keeper, "cluster_id": keeper, "cluster_size": size}
+    """One exact keeper: its final fate (kept, or a near duplicate of another) and its exact duplicates, streamed.
+
+    No final fate means the exact keeper is an earlier run's document: the duplicates already point at it.
+    """
+    _, members = element
+    final = next((value for tag, value in members if tag == "final"), None)
+    for tag, dup in members:
+        if tag != "dup":
+            continue
+        if final is None:
+            yield dup
+        else:
+            keeper, size = final
+            yield {**dup, "duplicate_of": keeper, "cluster_id": keeper, "cluster_size": size}
+
+
+def _exact_only_index_row(params: str):
+    def row(doc: Mapping[str, Any]) -> dict:
+        return index_record(doc, None, None, params)
+
+    return row
 
 
 class Dedup(beam.PTransform):
-    """Exact dedup, then near dedup of the survivors; the composite the curate pipeline should use.
+    """Exact dedup, then near dedup of the survivors (optionally against earlier runs' indexes): what curate uses.
 
     Chaining the two naively leaves exact duplicates pointing at an exact keeper that near dedup may remove. Here
     they are re-pointed (one join keyed by that keeper) at the document finally kept, with the final cluster size;
     their ``method`` stays "exact" (the stage that removed them). Kept ``dedup_cluster_size`` values therefore sum
-    to the number of input documents.
+    to the number of input documents (plus, in incremental mode, the sizes of the old documents they joined).
     """
 
-    def __init__(
-        self,
-        exact: bool = True,
-        near: bool = True,
-        params: MinHashParams | None = None,
-        keep: str = "longest",
-        max_rounds: int = 20,
-        verify_jaccard: float | None = None,
-        batch_size: int = 256,
-    ):
+    def __init__(self, settings: DedupSettings | None = None):
         super().__init__()
-        self.exact, self.near = exact, near
-        self.params = params or MinHashParams()
-        self.keep = _check_policy(keep)
-        self.max_rounds = max_rounds
-        self.verify_jaccard = verify_jaccard
-        self.batch_size = batch_size
+        self.settings = settings or DedupSettings()
+        if self.settings.near:
+            log.info("near dedup: %s", format_curve(self.settings.minhash))
 
     @classmethod
-    def from_config(cls, dedup_config: Mapping[str, Any]) -> Dedup:
+    def from_config(cls, dedup_config: Mapping[str, Any], sources: Sequence[str] = ()) -> Dedup:
         """Build from the run config's ``dedup`` section."""
-        return cls(
-            exact=bool(dedup_config.get("exact", True)),
-            near=bool(dedup_config.get("near", True)),
-            params=MinHashParams(**dedup_config.get("minhash", {})),
-            keep=dedup_config.get("keep", "longest"),
-            max_rounds=int(dedup_config.get("max_rounds", 20)),
-            verify_jaccard=dedup_config.get("verify_jaccard"),
-            batch_size=int(dedup_config.get("batch_size", 256)),
-        )
+        return cls(DedupSettings.from_config(dedup_config, sources))
 
     def expand(self, docs):
+        settings = self.settings
+        previous = None
+        if settings.previous:
+            previous = docs.pipeline | "ReadPreviousIndex" >> ReadDedupIndex(
+                settings.previous, settings.signature_params()
+            )
         kept, duplicates = docs, []
         exact_dups = None
-        if self.exact:
-            exact = kept | "ExactDedup" >> ExactDedup(self.keep)
+        index = None
+        if settings.exact:
+            exact = kept | "ExactDedup" >> ExactDedup(settings.keep, settings.source_order, previous)
             kept, exact_dups = exact[KEPT], exact[DUPLICATES]
-        if self.near:
-            near = kept | "NearDedup" >> NearDedup(
-                self.params, self.keep, self.max_rounds, self.verify_jaccard, self.batch_size
-            )
-            kept = near[KEPT]
+        if settings.near:
+            near = kept | "NearDedup" >> NearDedup(settings, previous)
+            kept, index = near[KEPT], near[INDEX]
             duplicates.append(near[DUPLICATES])
             if exact_dups is not None:
                 final = (
-                    kept | "FinalOfKept" >> beam.Map(_final_keeper_of_kept),
-                    near[DUPLICATES] | "FinalOfNearDup" >> beam.Map(_final_keeper_of_duplicate),
+                    kept | "FinalOfKept" >> beam.Map(_final_of_kept),
+                    near[DUPLICATES] | "FinalOfNearDup" >> beam.Map(_final_of_duplicate),
                 ) | "FinalKeepers" >> beam.Flatten()
-                exact_dups = (
-                    {"dup": exact_dups | "ByExactKeeper" >> beam.Map(lambda d: (d["duplicate_of"], d)), "final": final}
-                    | "JoinFinalKeeper" >> beam.CoGroupByKey()
-                    | "Repoint" >> beam.FlatMap(_repoint)
-                )
+                exact_dups = tag_and_group(
+                    "JoinFinalKeeper",
+                    {"dup": exact_dups | "ByExactKeeper" >> beam.Map(lambda d: (d["duplicate_of"], d)), "final": final},
+                ) | "Repoint" >> beam.FlatMap(_repoint)
+        elif settings.write_index:
+            index = kept | "ExactIndexRows" >> beam.Map(_exact_only_index_row(settings.signature_params()))
         if exact_dups is not None:
             duplicates.append(exact_dups)
         if not duplicates:
             duplicates.append(docs | "NoDuplicates" >> beam.FlatMap(lambda _: []))
-        return {KEPT: kept, DUPLICATES: tuple(duplicates) | "AllDuplicates" >> beam.Flatten()}
+        if index is None:
+            index = docs | "NoIndex" >> beam.FlatMap(lambda _: [])
+        return {KEPT: kept, DUPLICATES: tuple(duplicates) | "AllDuplicates" >> beam.Flatten(), INDEX: index}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# CLI: the detection curve, and dedup as a job of its own (Document Parquet in, kept/duplicates/index out)
+
+
+def build_dedup(pipeline: beam.Pipeline, config: dict, inputs: Iterable[str]) -> dict[str, beam.PCollection]:
+    """Read Document Parquet, dedup, write ``<output>/dedup/{documents,duplicates,index}-*.parquet`` + counts."""
+    from pipelines.io import ReadRecords, WriteRecords
+    from pipelines.metrics import WriteCounts, tally
+    from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE
+
+    out = config["run"]["output"]
+    reads = [pipeline | f"Read{i}" >> ReadRecords(p, DOCUMENT) for i, p in enumerate(inputs)]
+    docs = reads | "FlattenInputs" >> beam.Flatten()
+    result = docs | "Dedup" >> Dedup.from_config(config["dedup"], [s["name"] for s in config["sources"]])
+    result[KEPT] | "WriteKept" >> WriteRecords(layout.dedup_documents_prefix(out), DOCUMENT)
+    result[DUPLICATES] | "WriteDuplicates" >> WriteRecords(layout.dedup_duplicates_prefix(out), DUPLICATE)
+    if config["dedup"].get("write_index", True):
+        result[INDEX] | "WriteIndex" >> WriteRecords(layout.dedup_index_prefix(out), DEDUP_INDEX)
+    counts = (
+        tally(docs, "CountInput", lambda d: ("dedup", "input", "")),
+        tally(result[KEPT], "CountKept", lambda d: ("dedup", "kept", "")),
+        tally(result[DUPLICATES], "CountDuplicates", lambda d: ("dedup", "duplicate", d["method"])),
+    )
+    counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(layout.counts_path(out, "dedup"))
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from pipelines.options import base_parser, beam_options, parse, setup_logging
+
+    setup_logging()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("curve", "run"):
+        raise SystemExit("usage: python -m pipelines.dedup {curve,run} [--config ...] [--set k=v ...] (see --help)")
+    command, rest = argv[0], argv[1:]
+    parser = base_parser(__doc__)
+    if command == "run":
+        parser.add_argument("--input", action="append", required=True, help="Document Parquet glob (repeatable)")
+        parser.add_argument(
+            "--previous",
+            action="append",
+            default=[],
+            help="earlier run output root or index glob to dedup against (repeatable; adds to dedup.previous)",
+        )
+    args, config, beam_argv = parse(parser, rest)
+    params = MinHashParams.from_mapping(config["dedup"]["minhash"])
+    if command == "curve":
+        print(format_curve(params))
+        print("   J  P(candidate)")
+        for j in np.round(np.arange(0.3, 1.0001, 0.05), 2):
+            print(f"{j:4.2f}  {params.candidate_probability(float(j)):.4f}")
+        return
+    previous = config["dedup"].get("previous") or []
+    config["dedup"]["previous"] = [*([previous] if isinstance(previous, str) else previous), *args.previous]
+    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
+        build_dedup(pipeline, config, args.input)
+    log.info("dedup: wrote %s", layout.dedup_dir(config["run"]["output"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -27,6 +27,24 @@ def duplicates_prefix(out: str) -> str:
     return _join(out, "curated", "duplicates")
 
 
+def dedup_dir(out: str) -> str:
+    return _join(out, "dedup")
+
+
+def dedup_index_prefix(out: str) -> str:
+    """Signatures + exact hashes of a run's kept documents: what a later incremental run dedups against."""
+    return _join(out, "dedup", "index")
+
+
+def dedup_documents_prefix(out: str) -> str:
+    """Kept documents of a standalone ``python -m pipelines.dedup run`` job."""
+    return _join(out, "dedup", "documents")
+
+
+def dedup_duplicates_prefix(out: str) -> str:
+    return _join(out, "dedup", "duplicates")
+
+
 def annotations_prefix(out: str, task: str) -> str:
     return _join(out, "annotations", task)
 

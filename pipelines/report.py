@@ -4,6 +4,7 @@ manifest's counts, so it costs nothing at corpus scale."""
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Mapping, Sequence
 
 from apache_beam.io.filesystems import FileSystems
@@ -55,6 +56,24 @@ def _table(rows: Sequence[Sequence[object]], header: Sequence[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def dedup_curve_section(config_json: str) -> str:
+    """The near-dedup banding of the run and its detection curve P(candidate | Jaccard)."""
+    from curation.dedup.minhash import MinHashParams, detection_curve
+
+    dedup = json.loads(config_json).get("dedup") or {}
+    if not dedup.get("near", True):
+        return "<p>near dedup off</p>"
+    params = MinHashParams.from_mapping(dedup.get("minhash"))
+    rows = [(f"{j:.2f}", f"{p:.4f}") for j, p in detection_curve(params)]
+    verify = dedup.get("verify_jaccard")
+    note = f"; candidates verified at true Jaccard ≥ {verify}" if verify is not None else ""
+    head = (
+        f"{params.bands} bands × {params.rows} rows ({params.num_perm} permutations): P(candidate | J) = "
+        f"1-(1-J^{params.rows})^{params.bands}, steepest near J≈{params.threshold:.3f}{note}"
+    )
+    return f"<p>{html.escape(head)}</p>" + _table(rows, ["Jaccard", "P(candidate)"])
+
+
 def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int]) -> str:
     counts = manifest["counts"]
     totals = manifest["totals"]
@@ -79,6 +98,8 @@ def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapp
         bar_chart(_select(counts, "input", "read"), "input documents per source"),
         bar_chart(rejected, "rejections by stage:reason"),
         bar_chart(_select(counts, "duplicate"), "duplicates by method"),
+        "<h2>Near-dedup detection curve</h2>",
+        dedup_curve_section(manifest["config"]),
         "<h2>Languages of kept documents</h2>",
         bar_chart(_select(counts, "lang")[:40], "kept documents per language (ISO 639-3 + script)"),
         "<h2>Education value (annotator)</h2>",

@@ -3,6 +3,7 @@
 from schemas.records import (
     ALL_SCHEMAS,
     ANNOTATION,
+    DEDUP_INDEX,
     DOCUMENT,
     DUPLICATE,
     REJECTION,
@@ -15,6 +16,7 @@ from schemas.version import SCHEMA_VERSION
 __all__ = [
     "ALL_SCHEMAS",
     "ANNOTATION",
+    "DEDUP_INDEX",
     "DOCUMENT",
     "DUPLICATE",
     "REJECTION",

@@ -74,6 +74,19 @@ DUPLICATE = _schema(
     ],
 )
 
+DEDUP_INDEX = _schema(
+    "DedupIndex",
+    [  # one row per kept document: what a later run needs to dedup against it without re-reading its text
+        _req("id", pa.string()),
+        _req("source", pa.string()),
+        _req("content_hash", pa.string()),  # exact dedup key
+        _req("cluster_size", pa.int64()),  # documents it stood for when it was kept
+        _opt("signature", pa.binary()),  # MinHash signature, LE uint32 (affine32) or uint64 (legacy); null: exact only
+        _opt("shingles", pa.binary()),  # sorted distinct 64-bit shingle hashes (little-endian), for verification
+        _req("params", pa.string()),  # scheme, permutations, seed and shingling the signature depends on
+    ],
+)
+
 ANNOTATION = _schema(
     "Annotation",
     [
@@ -82,11 +95,11 @@ ANNOTATION = _schema(
         _req("task", pa.string()),  # edu | domain | safety
         _req("status", pa.string()),  # ok | failed
         _opt("label", pa.string()),  # argmax label
-        _opt("score", pa.float64()),  # expected value (edu) or top probability
+        _opt("score", pa.float64()),  # edu: expected points 0-5; safety: P(unsafe); domain: top probability
         _opt("distribution", FLOAT_MAP),  # normalised probability per label
         _req("model", pa.string()),
         _req("prompt_version", pa.string()),
-        _req("backend", pa.string()),
+        _req("backend", pa.string()),  # transformers | openai-http | fasttext (a student)
         _opt("error", pa.string()),
     ],
 )
@@ -139,6 +152,7 @@ ALL_SCHEMAS: dict[str, pa.Schema] = {
     "Document": DOCUMENT,
     "Rejection": REJECTION,
     "Duplicate": DUPLICATE,
+    "DedupIndex": DEDUP_INDEX,
     "Annotation": ANNOTATION,
     "ShardRow": SHARD_ROW,
     "RunManifest": RUN_MANIFEST,

@@ -22,6 +22,8 @@ def _check_value(value: Any, typ: pa.DataType, path: str) -> None:
         return
     if pa.types.is_string(typ) or pa.types.is_large_string(typ):
         ok = isinstance(value, str)
+    elif pa.types.is_binary(typ) or pa.types.is_large_binary(typ):
+        ok = isinstance(value, bytes)
     elif pa.types.is_integer(typ):
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif pa.types.is_floating(typ):

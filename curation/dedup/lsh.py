@@ -6,46 +6,33 @@ all that connected components needs, and a boilerplate bucket with thousands of 
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 
-import numpy as np
-
 from curation.dedup.components import Edge
-from curation.dedup.minhash import estimate_jaccard
+from curation.dedup.keeper import is_old
 
 
-def bucket_edges(members: Iterable[str]) -> Iterator[Edge]:
-    """Star edges ``(member, smallest member)`` of one bucket; fewer than two distinct members give none.
+def bucket_edges(members: Iterable[str], centres: int = 1) -> Iterator[Edge]:
+    """Edges ``(member, centre)`` from every member to each of the bucket's ``centres`` smallest members.
 
-    ``members`` is read twice (a Beam grouped value is re-iterable) and never copied, so a huge bucket streams.
-    A member listed twice gives its edge twice; the pipeline de-duplicates edges anyway.
+    One centre (a star) is all connected components needs. When candidate edges are verified, an edge to a
+    dissimilar centre is dropped and the member could be left unconnected although it is similar to another
+    member; ``centres`` > 1 gives it more chances (a bucket of at most ``centres`` members gets every pair), at
+    ``centres`` edges per member, so a boilerplate bucket with thousands of members stays linear.
+
+    ``members`` is read twice (a Beam grouped value is re-iterable) and never copied (only the centres are held),
+    so a huge bucket streams. Members from an earlier run's index (``is_old``) only serve as centres: old documents
+    were deduplicated against each other already, so an edge between two old members adds nothing. A member
+    listed twice gives its edges twice; the pipeline de-duplicates edges anyway.
     """
-    root = min(members, default=None)
-    if root is None:
-        return
+    hubs = heapq.nsmallest(centres, set(heapq.nsmallest(centres, members))) if centres > 1 else None
+    if hubs is None:
+        root = min(members, default=None)
+        hubs = [] if root is None else [root]
     for member in members:
-        if member != root:
-            yield (member, root)
-
-
-def verified_bucket_edges(members: Iterable[tuple[str, np.ndarray]], threshold: float) -> list[Edge]:
-    """Bucket edges kept only where the signature-estimated Jaccard reaches ``threshold``.
-
-    Greedy leader clustering in node order: each member links to the first leader it is similar enough to, or
-    becomes a leader itself. Members similar to each other but not to the bucket minimum still connect, and the
-    cost is (members x leaders) signature comparisons; in practice one leader per bucket.
-    """
-    leaders: list[tuple[str, np.ndarray]] = []
-    edges: list[Edge] = []
-    seen: set[str] = set()
-    for node, signature in sorted(members, key=lambda m: m[0]):
-        if node in seen:
+        if is_old(member):
             continue
-        seen.add(node)
-        for leader, leader_signature in leaders:
-            if estimate_jaccard(signature, leader_signature) >= threshold:
-                edges.append((node, leader))
-                break
-        else:
-            leaders.append((node, signature))
-    return edges
+        for hub in hubs:
+            if hub < member:
+                yield (member, hub)

@@ -1,4 +1,4 @@
-"""MinHash signatures (vectorised, equal to datasketch), LSH banding and bucket edges."""
+"""MinHash signatures (vectorised, equal to datasketch), the banding curve, LSH band keys and bucket edges."""
 
 from __future__ import annotations
 
@@ -10,58 +10,77 @@ import pytest
 from datasketch import MinHash
 
 import curation.dedup.minhash as minhash_module
-from curation.dedup.lsh import bucket_edges, verified_bucket_edges
-from curation.dedup.minhash import MinHashParams, MinHashSigner, band_keys, estimate_jaccard, jaccard
+from curation.dedup.keeper import NEW_TIER, OLD_TIER, node_name
+from curation.dedup.lsh import bucket_edges
+from curation.dedup.minhash import (
+    MinHashParams,
+    MinHashSigner,
+    band_keys,
+    detection_curve,
+    estimate_jaccard,
+    format_curve,
+    jaccard,
+    shingle_set_from_bytes,
+    shingle_set_to_bytes,
+    signature_from_bytes,
+    signature_to_bytes,
+    sorted_set_jaccard,
+)
+from curation.dedup.shingle_hash import ShingleHasher, shingle_hash
 from curation.dedup.shingles import shingles
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "dedup" / "copyright.jsonl"
 
 
 @pytest.fixture(scope="module")
-def fixture_shingles() -> list[list[bytes]]:
-    docs = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
-    return [shingles(d["text"], d["script"]) for d in docs]
+def docs() -> list[dict]:
+    return [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
 
 
-def datasketch_signature(grams: list[bytes], params: MinHashParams, **kwargs) -> np.ndarray:
-    m = MinHash(num_perm=params.num_perm, seed=params.seed, **kwargs)
-    m.update_batch(grams)
+@pytest.fixture(scope="module")
+def hashed(docs):
+    return ShingleHasher().hash_batch([d["text"] for d in docs], [d["script"] for d in docs])
+
+
+def datasketch_signature(text: str, script: str, params: MinHashParams, **kwargs) -> np.ndarray:
+    """datasketch's own MinHash over the reference shingles, hashed by the reference shingle hash (low 32 bits)."""
+    m = MinHash(num_perm=params.num_perm, seed=params.seed, hashfunc=lambda s: shingle_hash(s) & 0xFFFFFFFF, **kwargs)
+    m.update_batch(shingles(text, script))
     return m.hashvalues
 
 
 @pytest.mark.parametrize("params", [MinHashParams(), MinHashParams(num_perm=128, bands=16, rows=8, seed=7)])
-def test_signatures_equal_datasketch(fixture_shingles, params):
-    signatures = MinHashSigner(params).sign_batch(fixture_shingles)
-    assert signatures.shape == (len(fixture_shingles), params.num_perm)
-    for grams, signature in zip(fixture_shingles, signatures, strict=True):
-        np.testing.assert_array_equal(signature, datasketch_signature(grams, params))
+def test_signatures_equal_datasketch(docs, hashed, params):
+    signatures = MinHashSigner(params).sign(hashed)
+    assert signatures.shape == (len(docs), params.num_perm) and signatures.dtype == np.uint32
+    for d, signature in zip(docs, signatures, strict=True):
+        np.testing.assert_array_equal(signature, datasketch_signature(d["text"], d["script"], params))
 
 
-def test_legacy_scheme_equals_datasketch(fixture_shingles):
+def test_legacy_scheme_equals_datasketch(docs, hashed):
     params = MinHashParams()
-    signer = MinHashSigner(params, scheme="legacy")
-    signatures = signer.sign_batch(fixture_shingles[:10])
+    signatures = MinHashSigner(params, scheme="legacy").sign(hashed)
     assert signatures.dtype == np.uint64
-    for grams, signature in zip(fixture_shingles[:10], signatures, strict=True):
-        np.testing.assert_array_equal(signature, datasketch_signature(grams, params, scheme="legacy"))
+    for d, signature in zip(docs[:10], signatures[:10], strict=True):
+        np.testing.assert_array_equal(signature, datasketch_signature(d["text"], d["script"], params, scheme="legacy"))
 
 
-def test_chunking_across_document_boundaries_does_not_change_signatures(fixture_shingles, monkeypatch):
+def test_chunking_across_document_boundaries_does_not_change_signatures(hashed, monkeypatch):
     signer = MinHashSigner(MinHashParams())
-    whole = signer.sign_batch(fixture_shingles[:8])
+    whole = signer.sign(hashed)
     monkeypatch.setattr(minhash_module, "_CHUNK_ROWS", 7)
-    np.testing.assert_array_equal(signer.sign_batch(fixture_shingles[:8]), whole)
+    np.testing.assert_array_equal(signer.sign(hashed), whole)
 
 
-def test_empty_documents_get_the_empty_signature_and_batching_is_independent(fixture_shingles):
+def test_empty_documents_get_the_empty_signature_and_batching_is_independent(docs):
     params = MinHashParams()
-    signer = MinHashSigner(params)
-    batch = [[], fixture_shingles[0], [], fixture_shingles[1]]
-    signatures = signer.sign_batch(batch)
+    signer, hasher = MinHashSigner(params), ShingleHasher()
+    texts = ["", docs[0]["text"], " ... ", docs[1]["text"]]
+    signatures = signer.sign(hasher.hash_batch(texts, ["Latn"] * 4))
     np.testing.assert_array_equal(signatures[0], MinHash(params.num_perm, seed=params.seed).hashvalues)
     np.testing.assert_array_equal(signatures[2], signatures[0])
-    np.testing.assert_array_equal(signatures[3], signer.sign_batch([fixture_shingles[1]])[0])
-    assert signer.sign_batch([]).shape == (0, params.num_perm)
+    np.testing.assert_array_equal(signatures[3], signer.sign(hasher.hash_batch([docs[1]["text"]], ["Latn"]))[0])
+    assert signer.sign(hasher.hash_batch([], [])).shape == (0, params.num_perm)
 
 
 def test_candidate_probability_follows_the_banding_curve():
@@ -75,9 +94,21 @@ def test_candidate_probability_follows_the_banding_curve():
     assert params.threshold == pytest.approx(0.71901, abs=1e-5)
 
 
-def test_params_reject_more_banded_rows_than_permutations():
+def test_detection_curve_is_printed_for_the_setting():
+    params = MinHashParams(num_perm=100, bands=20, rows=5)
+    curve = dict(detection_curve(params, (0.5, 0.8)))
+    assert curve[0.8] == pytest.approx(1 - (1 - 0.8**5) ** 20)
+    line = format_curve(params)
+    assert "20 bands x 5 rows" in line and "1-(1-J^5)^20" in line
+    assert f"0.80:{curve[0.8]:.3f}" in line and f"0.50:{curve[0.5]:.3f}" in line
+
+
+def test_params_reject_more_banded_rows_than_permutations_and_unknown_keys():
     with pytest.raises(ValueError, match="exceeds num_perm"):
         MinHashParams(num_perm=100, bands=14, rows=8)
+    with pytest.raises(ValueError, match=r"dedup\.shingles"):
+        MinHashParams.from_mapping({"num_perm": 112, "ngram": 5})
+    assert MinHashParams.from_mapping({"bands": 10, "rows": 10}) == MinHashParams(112, 10, 10, 1)
 
 
 def test_band_keys_are_stable_and_band_specific():
@@ -99,11 +130,23 @@ def test_band_keys_are_stable_and_band_specific():
     assert diff == [1]
 
 
-def test_estimate_tracks_true_jaccard_on_real_texts(fixture_shingles):
-    signer = MinHashSigner(MinHashParams(num_perm=256, bands=32, rows=8))
-    a, b, c = fixture_shingles[0], fixture_shingles[2], fixture_shingles[-1]  # libice-dev, libsm-dev, tar
-    sig = signer.sign_batch([a, b, c])
-    assert abs(estimate_jaccard(sig[0], sig[1]) - jaccard(set(a), set(b))) < 0.1
+def test_signatures_and_shingle_sets_round_trip_through_bytes(hashed):
+    signature = MinHashSigner(MinHashParams()).sign(hashed)[0]
+    np.testing.assert_array_equal(signature_from_bytes(signature_to_bytes(signature)), signature)
+    assert len(signature_to_bytes(signature)) == 4 * 112
+    raw = hashed.hashes[hashed.offsets[0] : hashed.offsets[1]]
+    np.testing.assert_array_equal(shingle_set_from_bytes(shingle_set_to_bytes(raw)), np.unique(raw))
+
+
+def test_estimate_and_exact_set_jaccard_track_true_jaccard_on_real_texts(docs):
+    by_package = {d["meta"]["package"]: d for d in docs}
+    chosen = [by_package[p] for p in ("libice-dev", "libsm-dev", "tar")]
+    batch = ShingleHasher().hash_batch([d["text"] for d in chosen], ["Latn"] * 3)
+    sig = MinHashSigner(MinHashParams(num_perm=256, bands=32, rows=8)).sign(batch)
+    ice, sm = (set(shingles(d["text"], "Latn")) for d in chosen[:2])
+    true = jaccard(ice, sm)
+    assert sorted_set_jaccard(batch.shingle_set(0), batch.shingle_set(1)) == pytest.approx(true)
+    assert abs(estimate_jaccard(sig[0], sig[1]) - true) < 0.1
     assert estimate_jaccard(sig[0], sig[2]) < 0.1
     assert estimate_jaccard(sig[0], sig[0]) == 1.0
 
@@ -112,6 +155,8 @@ def test_jaccard_of_sets():
     assert jaccard({1, 2, 3}, {2, 3, 4}) == 0.5
     assert jaccard(set(), set()) == 1.0
     assert jaccard({1}, set()) == 0.0
+    assert sorted_set_jaccard(np.array([1, 2, 3], np.uint64), np.array([2, 3, 4], np.uint64)) == 0.5
+    assert sorted_set_jaccard(np.array([], np.uint64), np.array([], np.uint64)) == 1.0
 
 
 def test_bucket_edges_are_a_star_from_the_minimum():
@@ -120,13 +165,31 @@ def test_bucket_edges_are_a_star_from_the_minimum():
     assert list(bucket_edges([])) == []
 
 
-def test_verified_bucket_edges_split_dissimilar_members():
-    base = np.arange(100, dtype=np.uint32)
-    near_base = base.copy()
-    near_base[:5] += 1000  # estimate 0.95
-    other = base + 5000  # estimate 0.0
-    near_other = other.copy()
-    near_other[:10] += 1  # estimate 0.9
-    members = [("d", near_other), ("a", base), ("c", other), ("b", near_base)]
-    assert verified_bucket_edges(members, 0.8) == [("b", "a"), ("d", "c")]
-    assert verified_bucket_edges(members, 0.95) == [("b", "a")]
+def test_bucket_edges_with_several_centres_link_every_member_to_each_smaller_centre():
+    members = ["e", "c", "a", "d", "b"]
+    assert sorted(bucket_edges(members, centres=2)) == [
+        ("b", "a"),
+        ("c", "a"),
+        ("c", "b"),
+        ("d", "a"),
+        ("d", "b"),
+        ("e", "a"),
+        ("e", "b"),
+    ]
+    every_pair = sorted(bucket_edges(members, centres=5))
+    assert len(every_pair) == 10 and all(a > b for a, b in every_pair)
+    assert sorted(bucket_edges(["b", "a", "b"], centres=3)) == [("b", "a"), ("b", "a")]
+
+
+def test_old_index_members_are_centres_only():
+    old_a, old_b = node_name("\x00a", 1, OLD_TIER), node_name("\x00b", 1, OLD_TIER)
+    new_c, new_d = node_name("\x00c", 1, NEW_TIER), node_name("\x00d", 1, NEW_TIER)
+    assert old_b < new_c  # any old document sorts before any new one
+    assert sorted(bucket_edges([new_d, old_b, new_c, old_a])) == [(new_c, old_a), (new_d, old_a)]
+    assert list(bucket_edges([old_a, old_b])) == []  # old documents were deduplicated against each other already
+    assert sorted(bucket_edges([new_d, old_b, new_c, old_a], centres=2)) == [
+        (new_c, old_a),
+        (new_c, old_b),
+        (new_d, old_a),
+        (new_d, old_b),
+    ]

@@ -31,6 +31,9 @@ def test_user_config_merges_over_defaults(tmp_path):
     [
         ("dedup.minhash.bands=100", "exceeds num_perm"),
         ("dedup.keep=random", "dedup.keep"),
+        ("dedup.shingles.ngram=3", "dedup.shingles"),
+        ("dedup.minhash.ngram=5", "dedup.minhash"),
+        ("dedup.verify_jaccard=1.5", "dedup.verify_jaccard"),
         ("sources=[]", "sources"),
         ("colour=red", "unknown config section"),
     ],
