@@ -4,7 +4,6 @@ sample's licence texts. Outputs are written (JSON lines or Parquet) and read bac
 from __future__ import annotations
 
 import collections
-import glob
 import hashlib
 import itertools
 import json
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import apache_beam as beam
 import numpy as np
-import pyarrow.parquet as pq
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
 
@@ -29,7 +27,8 @@ from curation.records import new_document
 from pipelines import dedup as dedup_cli
 from pipelines.dedup import ConnectedComponents, Dedup, DedupSettings, ExactDedup, NearDedup
 from pipelines.io import ReadRecords, WriteRecords
-from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, validate_record, validate_table
+from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, validate_record
+from tests.pipelines.parquet_rows import read_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "dedup" / "copyright.jsonl"
@@ -295,17 +294,6 @@ def write_documents(docs: list[dict], prefix: Path) -> str:
     return f"{prefix}-*.parquet"
 
 
-def read_parquet(pattern: str, schema) -> list[dict]:
-    files = sorted(glob.glob(pattern))
-    assert files, pattern
-    rows = []
-    for f in files:
-        table = pq.read_table(f)
-        validate_table(table, schema)
-        rows.extend(table.to_pylist())
-    return rows
-
-
 @pytest.fixture(scope="module")
 def incremental(docs, licence_docs, tmp_path_factory):
     """Run 1 dedups batch A and writes its index; run 2 dedups batch B against run 1's index only (CLI, Parquet)."""
@@ -321,9 +309,9 @@ def incremental(docs, licence_docs, tmp_path_factory):
     for run_name in ("run1", "run2"):
         base = tmp / run_name / "dedup"
         read[run_name] = {
-            "kept": read_parquet(f"{base}/documents-*.parquet", DOCUMENT),
-            "duplicates": read_parquet(f"{base}/duplicates-*.parquet", DUPLICATE),
-            "index": read_parquet(f"{base}/index-*.parquet", DEDUP_INDEX),
+            "kept": read_rows(f"{base}/documents-*.parquet", DOCUMENT),
+            "duplicates": read_rows(f"{base}/duplicates-*.parquet", DUPLICATE),
+            "index": read_rows(f"{base}/index-*.parquet", DEDUP_INDEX),
         }
     return batch_a, batch_b, read, tmp
 
@@ -395,7 +383,7 @@ def test_an_index_without_shingles_is_verified_on_signatures(incremental, tmp_pa
     lean = tmp_path / "run1-lean"
     lean_index = ["--set", "dedup.index_shingles=false"]
     dedup_cli.main(["run", "--input", f"{tmp}/a/docs-*.parquet", "--output", str(lean), *lean_index, *LOCAL])
-    index = read_parquet(f"{lean}/dedup/index-*.parquet", DEDUP_INDEX)
+    index = read_rows(f"{lean}/dedup/index-*.parquet", DEDUP_INDEX)
     assert index and all(r["shingles"] is None and len(r["signature"]) == 4 * 112 for r in index)
 
     def build(p):

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import glob
 import json
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from curation.tokens import QwenTokenCounter
 from pipelines import run as run_module
-from schemas import ANNOTATION, DOCUMENT, DUPLICATE, REJECTION, RUN_MANIFEST, SHARD_ROW, to_table, validate_table
+from schemas import ANNOTATION, DOCUMENT, DUPLICATE, REJECTION, RUN_MANIFEST, SHARD_ROW, to_table
+from tests.pipelines.parquet_rows import read_rows
 
 pytestmark = pytest.mark.slow
-
-
-def read(pattern: str, schema) -> list[dict]:
-    files = sorted(glob.glob(pattern))
-    assert files, f"no output at {pattern}"
-    rows = []
-    for f in files:
-        table = pq.read_table(f)
-        validate_table(table, schema)
-        rows.extend(table.to_pylist())
-    return rows
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +26,11 @@ def run(tmp_path_factory):
 def outputs(run):
     out, _ = run
     return {
-        "docs": read(f"{out}/curated/documents-*.parquet", DOCUMENT),
-        "rejections": read(f"{out}/curated/rejections-*.parquet", REJECTION),
-        "duplicates": read(f"{out}/curated/duplicates-*.parquet", DUPLICATE),
-        "edu": read(f"{out}/annotations/edu-*.parquet", ANNOTATION),
-        **{s: read(f"{out}/shards/{s}/part-*.parquet", SHARD_ROW) for s in ("S1", "S2", "S3")},
+        "docs": read_rows(f"{out}/curated/documents-*.parquet", DOCUMENT),
+        "rejections": read_rows(f"{out}/curated/rejections-*.parquet", REJECTION),
+        "duplicates": read_rows(f"{out}/curated/duplicates-*.parquet", DUPLICATE),
+        "edu": read_rows(f"{out}/annotations/edu-*.parquet", ANNOTATION),
+        **{s: read_rows(f"{out}/shards/{s}/part-*.parquet", SHARD_ROW) for s in ("S1", "S2", "S3")},
     }
 
 
