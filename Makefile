@@ -4,6 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # torch 2.13 CPU build; elsewhere add PIP_TORCH_ARGS="--index-url https://download.pytorch.org/whl/cpu"
 TORCH_SPEC ?= torch==2.13.0
+PYTEST_ARGS ?=
 PIP_TORCH_ARGS ?=
 
 .PHONY: install sample test lint clean
@@ -25,7 +26,7 @@ lint: install
 	$(PY) -m ruff check .
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from curation.mixture import stage_specs_from_config
 from pipelines import layout
@@ -23,11 +24,25 @@ log = logging.getLogger(__name__)
 
 
 def attach_edu(kv: tuple[str, dict]):
-    """CoGroupByKey result → each document once, with its edu score (None if unscored or failed)."""
+    """CoGroupByKey result → each document once, with its edu score (None if unscored or failed) and, when a domain
+    table was joined, its mixture domain group (``stem`` / ``code`` / ``other``, what ``stages[].domains`` selects)."""
+    from annotators.tasks.domain import domain_group
+
     _, grouped = kv
     scores = [a["score"] for a in grouped["edu"] if a["status"] == "ok" and a["score"] is not None]
+    topics = [a["label"] for a in grouped.get("domain", ()) if a["status"] == "ok" and a["label"] is not None]
     for doc in grouped["docs"]:
-        yield {**doc, "edu_score": scores[0] if scores else None}
+        out = {**doc, "edu_score": scores[0] if scores else None}
+        if topics:
+            out["domain"] = domain_group(topics[0])
+        yield out
+
+
+def _has_files(pattern: str) -> bool:
+    try:
+        return bool(FileSystems.match([pattern])[0].metadata_list)
+    except Exception:  # no annotations directory at all
+        return False
 
 
 def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = True) -> dict[str, beam.PCollection]:
@@ -36,14 +51,15 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
     docs = pipeline | "ReadDocuments" >> ReadRecords(layout.pattern(layout.documents_prefix(out)), DOCUMENT)
     if use_annotations:
         edu = pipeline | "ReadEdu" >> ReadRecords(layout.pattern(layout.annotations_prefix(out, "edu")), ANNOTATION)
-        docs = (
-            {
-                "docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["id"], d)),
-                "edu": edu | "KeyEdu" >> beam.Map(lambda a: (a["id"], a)),
-            }
-            | "JoinEdu" >> beam.CoGroupByKey()
-            | "AttachEdu" >> beam.FlatMap(attach_edu)
-        )
+        joined = {
+            "docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["id"], d)),
+            "edu": edu | "KeyEdu" >> beam.Map(lambda a: (a["id"], a)),
+        }
+        domain_pattern = layout.pattern(layout.annotations_prefix(out, "domain"))
+        if _has_files(domain_pattern):
+            domain = pipeline | "ReadDomain" >> ReadRecords(domain_pattern, ANNOTATION)
+            joined["domain"] = domain | "KeyDomain" >> beam.Map(lambda a: (a["id"], a))
+        docs = joined | "JoinEdu" >> beam.CoGroupByKey() | "AttachEdu" >> beam.FlatMap(attach_edu)
     else:
         docs = docs | "NoEdu" >> beam.Map(lambda d: {**d, "edu_score": None})
     shards = docs | "BuildStageShards" >> BuildStageShards(stages, seed=int(config["mix"].get("seed", 0)))

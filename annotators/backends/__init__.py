@@ -1,9 +1,9 @@
 """Inference backends that return next-token log-probabilities over label tokens.
 
-Concrete backends are imported from their own modules (``annotators.backends.transformers_local``) so that torch is
-only imported by the workers that use it.
+Concrete backends are imported from their own modules (``annotators.backends.transformers_local``,
+``annotators.backends.openai_http``) so that torch or httpx are only imported by the workers that use them.
 """
 
-from annotators.backends.base import BackendError, LogprobBackend
+from annotators.backends.base import BackendError, ChatRequest, LogprobBackend, StructuredChatBackend
 
-__all__ = ["BackendError", "LogprobBackend"]
+__all__ = ["BackendError", "ChatRequest", "LogprobBackend", "StructuredChatBackend"]

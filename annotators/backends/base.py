@@ -3,16 +3,24 @@
 Scoring from next-token log-probabilities (rather than parsing generated text) gives a full distribution over the
 labels in one forward pass, is deterministic, and cannot fail on malformed prose. A local transformers model and an
 OpenAI-compatible HTTP server (vLLM, ``logprobs``/``top_logprobs``) can both provide it.
+
+Generation with structured outputs (a JSON schema the server enforces while decoding) is a second, optional
+interface, for recipes that need text back rather than a label.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 
 class BackendError(RuntimeError):
-    """A failure of one backend call (a batch); the task turns it into ``status="failed"`` annotation rows."""
+    """A failed backend call; the task turns it into ``status="failed"`` annotation rows carrying this message."""
+
+
+LabelLogprobs = dict[str, float]
 
 
 class LogprobBackend(ABC):
@@ -22,12 +30,14 @@ class LogprobBackend(ABC):
     model: str  # model identifier recorded in annotations, e.g. "smollm2-135m-instruct"
 
     @abstractmethod
-    def label_logprobs(self, prompts: Sequence[str], labels: Sequence[str]) -> list[dict[str, float]]:
+    def label_logprobs(self, prompts: Sequence[str], labels: Sequence[str]) -> list[LabelLogprobs | BackendError]:
         """One ``{label: log p(label | prompt)}`` dict per prompt, in prompt order.
 
-        Each label must map to exactly one token of the model's vocabulary; a label that does not raises
-        ``ValueError`` (a configuration error, found on the first call). The values are log-probabilities over the
-        whole vocabulary, so they are <= 0 and their exponentials sum to the probability mass on the labels (< 1).
+        The values are log-probabilities over the whole vocabulary, so they are <= 0 and their exponentials sum to
+        the probability mass on the labels (< 1); ``-inf`` marks a label the backend could not see (an HTTP server
+        reports only its top-k tokens). A backend that fails per request (HTTP) puts a ``BackendError`` in place of
+        the dict of a prompt that failed after its retries; a backend that fails per batch raises it instead. A label
+        that is not exactly one token is a configuration error (``ValueError``) where the backend can tell.
         """
 
     @abstractmethod
@@ -37,3 +47,25 @@ class LogprobBackend(ABC):
         ``assistant_prefix`` is appended verbatim after the assistant header, so that the label is the very next
         token (e.g. ``"Educational score: "`` before a digit).
         """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for in-process backends
+        """Release connections or devices (a DoFn's ``teardown``)."""
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat turn to answer with JSON that matches a schema."""
+
+    system: str
+    user: str
+    max_tokens: int = 512
+
+
+class StructuredChatBackend(ABC):
+    """Chat generation constrained to a JSON schema (vLLM structured outputs / guided decoding)."""
+
+    @abstractmethod
+    def chat_json(
+        self, requests: Sequence[ChatRequest], schema: Mapping[str, Any]
+    ) -> list[dict[str, Any] | BackendError]:
+        """One parsed JSON object per request, valid against ``schema``, or the ``BackendError`` that request hit."""

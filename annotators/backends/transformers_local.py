@@ -76,8 +76,21 @@ def _load_tokenizer_and_model(path: Path, dtype: Any) -> tuple[Any, Any]:
     return tokenizer, lm.to(dtype)
 
 
+def resolve_device(device: str) -> str:
+    """``auto`` → the first CUDA GPU when torch sees one, else the CPU; anything else is passed to torch as is."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class TransformersBackend(LogprobBackend):
-    """Runs a causal LM in-process; batches prompts of similar length together, left-padded."""
+    """Runs a causal LM in-process; batches prompts of similar length together, left-padded.
+
+    ``device`` is ``cpu``, ``cuda``/``cuda:N`` or ``auto``; on a GPU the weights run in bfloat16 (``dtype`` overrides:
+    ``float32``, ``bfloat16``, ``float16``), on the CPU in float32.
+    """
 
     name = "transformers"
 
@@ -88,11 +101,15 @@ class TransformersBackend(LogprobBackend):
         batch_size: int = 8,
         max_prompt_tokens: int = 1024,
         torch_threads: int | None = None,
+        dtype: str | None = None,
     ) -> None:
         if batch_size < 1 or max_prompt_tokens < 1:
             raise ValueError("batch_size and max_prompt_tokens must be >= 1")
+        if dtype not in (None, "float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype {dtype!r}: one of float32, bfloat16, float16")
         self.model = model
         self.device = device
+        self.dtype = dtype
         self.batch_size = batch_size
         self.max_prompt_tokens = max_prompt_tokens
         self.torch_threads = torch_threads
@@ -114,7 +131,11 @@ class TransformersBackend(LogprobBackend):
 
         if self.torch_threads:
             torch.set_num_threads(self.torch_threads)
-        dtype = torch.float32 if self.device == "cpu" else torch.bfloat16
+        self.device = resolve_device(self.device)
+        if self.dtype:
+            dtype = getattr(torch, self.dtype)
+        else:
+            dtype = torch.float32 if self.device == "cpu" else torch.bfloat16
         tokenizer, lm = _load_tokenizer_and_model(resolve_model(self.model), dtype)
         lm.to(self.device).eval()
         self._keeps_last_logits_only = "logits_to_keep" in inspect.signature(lm.forward).parameters

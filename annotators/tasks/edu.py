@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from annotators.tasks.base import LabelTask, PromptTemplate, normalise
+from annotators.tasks.base import LabelTask, PromptTemplate
 
 EDU_LABELS: tuple[str, ...] = ("0", "1", "2", "3", "4", "5")
+EDU_THRESHOLD = 3.0  # the FineWeb-Edu cut: a document scoring >= 3 counts as educational
 
 
 @dataclass(frozen=True)
@@ -18,13 +20,13 @@ class EduScoreTask(LabelTask):
     labels: tuple[str, ...] = EDU_LABELS
     prompt: PromptTemplate = field(default_factory=lambda: PromptTemplate.load("edu_v1"))
 
-    def score(self, logprobs: dict[str, float]) -> tuple[str, float, dict[str, float]]:
-        """(argmax digit, expected value in [0, 5], normalised distribution).
+    def from_distribution(self, distribution: Mapping[str, float]) -> tuple[str, float, dict[str, float]]:
+        """(argmax digit, expected value in [0, 5], distribution).
 
         The expected value keeps the model's uncertainty (a 50/50 split between 2 and 3 scores 2.5), which makes a
         smoother filtering threshold than the argmax alone.
         """
-        distribution = normalise(logprobs, self.labels)
-        label = max(self.labels, key=distribution.__getitem__)
-        expected = sum(p * int(digit) for digit, p in distribution.items())
-        return label, min(max(expected, 0.0), 5.0), distribution
+        dist = {label: float(distribution.get(label, 0.0)) for label in self.labels}
+        label = max(self.labels, key=dist.__getitem__)
+        expected = sum(p * int(digit) for digit, p in dist.items())
+        return label, min(max(expected, 0.0), 5.0), dist

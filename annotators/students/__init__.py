@@ -1,0 +1,1 @@
+"""Student classifiers (fastText) distilled from teacher labels; bundled students live in ``bundled/``."""
