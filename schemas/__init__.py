@@ -9,6 +9,7 @@ from schemas.records import (
     REJECTION,
     RUN_MANIFEST,
     SHARD_ROW,
+    SYNTH_RECORD,
 )
 from schemas.validate import SchemaError, to_table, validate_record, validate_table
 from schemas.version import SCHEMA_VERSION
@@ -23,6 +24,7 @@ __all__ = [
     "RUN_MANIFEST",
     "SCHEMA_VERSION",
     "SHARD_ROW",
+    "SYNTH_RECORD",
     "SchemaError",
     "to_table",
     "validate_record",

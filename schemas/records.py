@@ -121,6 +121,33 @@ SHARD_ROW = _schema(
     ],
 )
 
+SYNTH_RECORD = _schema(
+    "SynthRecord",
+    [  # one verified synthetic training example; provenance enough to regenerate it
+        _req("id", pa.string()),  # synth/<recipe>/<seed id>/<candidate index>
+        _req("kind", pa.string()),  # math | explanation | code
+        _req("text", pa.large_string()),  # the training text (problem + solution, explanation, function + tests)
+        _opt("problem", pa.large_string()),
+        _opt("solution", pa.large_string()),  # the kept (majority-agreeing / passing) solution
+        _opt("answer", pa.string()),  # math: the agreed final answer
+        _opt("tests", pa.large_string()),  # code: the generated tests the solution passed
+        _req("seed_id", pa.string()),  # the curated document the recipe started from
+        _req("seed_source", pa.string()),
+        _req("recipe", pa.string()),  # math | explanation | code
+        _req("prompt_version", pa.string()),  # e.g. synth-math-v1
+        _req("model", pa.string()),
+        _req("backend", pa.string()),  # transformers | openai-http
+        _req("sampling", STR_MAP),  # temperature, top_p, max_tokens, n, verify_samples ...
+        _req("rng_seed", pa.int64()),  # the generation seed of this candidate
+        _req("verification", pa.string()),  # majority_vote | sandbox_tests | checks
+        _opt("agreement", pa.float64()),  # math: share of answers equivalent to the kept one
+        _opt("n_votes", pa.int64()),  # math: answers compared
+        _req("content_hash", pa.string()),
+        _req("n_chars", pa.int64()),
+        _opt("meta", STR_MAP),
+    ],
+)
+
 COUNT = pa.struct(
     [
         pa.field("stage", pa.string()),
@@ -155,5 +182,6 @@ ALL_SCHEMAS: dict[str, pa.Schema] = {
     "DedupIndex": DEDUP_INDEX,
     "Annotation": ANNOTATION,
     "ShardRow": SHARD_ROW,
+    "SynthRecord": SYNTH_RECORD,
     "RunManifest": RUN_MANIFEST,
 }

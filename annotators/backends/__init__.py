@@ -4,6 +4,24 @@ Concrete backends are imported from their own modules (``annotators.backends.tra
 ``annotators.backends.openai_http``) so that torch or httpx are only imported by the workers that use them.
 """
 
-from annotators.backends.base import BackendError, ChatRequest, LogprobBackend, StructuredChatBackend
+from annotators.backends.base import (
+    BackendError,
+    ChatRequest,
+    GenerationRequest,
+    LogprobBackend,
+    Sample,
+    SamplingParams,
+    StructuredChatBackend,
+    TextGenerationBackend,
+)
 
-__all__ = ["BackendError", "ChatRequest", "LogprobBackend", "StructuredChatBackend"]
+__all__ = [
+    "BackendError",
+    "ChatRequest",
+    "GenerationRequest",
+    "LogprobBackend",
+    "Sample",
+    "SamplingParams",
+    "StructuredChatBackend",
+    "TextGenerationBackend",
+]

@@ -69,3 +69,72 @@ class StructuredChatBackend(ABC):
         self, requests: Sequence[ChatRequest], schema: Mapping[str, Any]
     ) -> list[dict[str, Any] | BackendError]:
         """One parsed JSON object per request, valid against ``schema``, or the ``BackendError`` that request hit."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample: the same settings mean the same thing for every backend (OpenAI / vLLM semantics)."""
+
+    n: int = 1  # samples per request
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 256
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.n < 1 or self.max_tokens < 1:
+            raise ValueError("n and max_tokens must be >= 1")
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError("temperature must be >= 0 and top_p in (0, 1]")
+
+    def as_map(self) -> dict[str, str]:
+        """The settings as strings, for a record's provenance."""
+        return {
+            "n": str(self.n),
+            "temperature": f"{self.temperature:g}",
+            "top_p": f"{self.top_p:g}",
+            "max_tokens": str(self.max_tokens),
+            "stop": "|".join(self.stop),
+        }
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One chat turn to sample from; ``seed`` makes its samples reproducible (per request, not per batch)."""
+
+    system: str
+    user: str
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One generated completion; ``finish_reason`` is ``stop`` (end of turn / stop string) or ``length`` (cut)."""
+
+    text: str
+    finish_reason: str
+
+
+class TextGenerationBackend(ABC):
+    """Sampled chat generation: the interface synthetic-data recipes use (vLLM in production)."""
+
+    name: str
+    model: str
+
+    @abstractmethod
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: SamplingParams,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> list[list[Sample] | BackendError]:
+        """``params.n`` samples per request, in request order, or the ``BackendError`` that request hit.
+
+        ``json_schema`` asks the server to constrain decoding to that schema where it can (structured outputs); a
+        backend that cannot ignores it, so callers parse the text either way.
+        """
+
+    @property
+    def supports_structured(self) -> bool:
+        """Whether ``json_schema`` is enforced while decoding."""
+        return False

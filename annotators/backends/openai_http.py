@@ -12,6 +12,11 @@ OpenAI form vLLM's structured outputs and llama.cpp's grammars accept; vLLM's ow
 ``guided_json`` bodies are available through ``structured_style``). The answer is parsed and checked against the
 schema here too.
 
+Sampling: ``POST {base_url}/chat/completions`` with ``n``, ``temperature``, ``top_p``, ``max_tokens``, ``stop`` and a
+per-request ``seed`` (and the JSON schema when the recipe gives one). vLLM answers ``n`` choices at once; a server that
+returns fewer (llama-cpp-python ignores ``n``) gets one more request per missing sample, with seeds ``seed+1, ...``,
+so every backend returns exactly ``n`` samples.
+
 Requests run concurrently on an asyncio event loop (httpx), at most ``concurrency`` in flight. Connection errors,
 timeouts, HTTP 408/429 and 5xx are retried with exponential backoff and full jitter (``Retry-After`` honoured); any
 other error status fails at once. A prompt that still fails becomes a ``BackendError`` in its own slot of the
@@ -33,9 +38,13 @@ from typing import Any
 from annotators.backends.base import (
     BackendError,
     ChatRequest,
+    GenerationRequest,
     LabelLogprobs,
     LogprobBackend,
+    Sample,
+    SamplingParams,
     StructuredChatBackend,
+    TextGenerationBackend,
 )
 from annotators.backends.chat_templates import render
 from annotators.backends.json_schema import SchemaMismatch, check
@@ -109,8 +118,8 @@ class _Runtime:
             self.loop.close()
 
 
-class OpenAIHTTPBackend(LogprobBackend, StructuredChatBackend):
-    """Next-token label scoring and JSON-schema chat generation against an OpenAI-compatible server."""
+class OpenAIHTTPBackend(LogprobBackend, StructuredChatBackend, TextGenerationBackend):
+    """Next-token label scoring, JSON-schema chat and sampled generation against an OpenAI-compatible server."""
 
     name = "openai-http"
 
@@ -303,3 +312,57 @@ class OpenAIHTTPBackend(LogprobBackend, StructuredChatBackend):
             return []
         runtime = self._runtime()
         return runtime.run(self._each([self._generate(runtime, r, schema) for r in requests]))
+
+    # ------------------------------------------------------------------------------------------------ sampling
+
+    @property
+    def supports_structured(self) -> bool:
+        return True
+
+    async def _sample(
+        self,
+        runtime: _Runtime,
+        request: GenerationRequest,
+        params: SamplingParams,
+        json_schema: Mapping[str, Any] | None,
+    ) -> list[Sample]:
+        messages = [{"role": "system", "content": request.system}] if request.system else []
+        messages.append({"role": "user", "content": request.user})
+        base: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            **({"stop": list(params.stop)} if params.stop else {}),
+            **(self._structured(json_schema) if json_schema is not None else {}),
+            **self.extra_body,
+        }
+        samples: list[Sample] = []
+        extra = 0
+        while len(samples) < params.n:
+            want = params.n - len(samples)
+            body = await self._post(
+                runtime, "/chat/completions", {**base, "n": want, "seed": request.seed + extra}
+            )
+            try:
+                choices = body["choices"]
+                got = [Sample(str(c["message"]["content"] or ""), str(c.get("finish_reason") or "stop")) for c in choices]
+            except (KeyError, IndexError, TypeError):
+                raise BackendError(f"chat response has no choices[].message.content: {str(body)[:300]}") from None
+            if not got:
+                raise BackendError("chat response has no choices")
+            samples.extend(got[:want])
+            extra += len(got[:want])
+        return samples
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: SamplingParams,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> list[list[Sample] | BackendError]:
+        if not requests:
+            return []
+        runtime = self._runtime()
+        return runtime.run(self._each([self._sample(runtime, r, params, json_schema) for r in requests]))

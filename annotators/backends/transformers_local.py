@@ -15,9 +15,17 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
-from annotators.backends.base import BackendError, LogprobBackend
+from annotators.backends.base import (
+    BackendError,
+    GenerationRequest,
+    LogprobBackend,
+    Sample,
+    SamplingParams,
+    TextGenerationBackend,
+)
 from curation.model_store import resolve_model
 
 log = logging.getLogger(__name__)
@@ -85,8 +93,11 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class TransformersBackend(LogprobBackend):
+class TransformersBackend(LogprobBackend, TextGenerationBackend):
     """Runs a causal LM in-process; batches prompts of similar length together, left-padded.
+
+    Sampling (``generate``) runs the ``n`` samples of one request as one batch seeded by the request's seed, so a
+    request gets the same samples whatever else is in the worker's batch.
 
     ``device`` is ``cpu``, ``cuda``/``cuda:N`` or ``auto``; on a GPU the weights run in bfloat16 (``dtype`` overrides:
     ``float32``, ``bfloat16``, ``float16``), on the CPU in float32.
@@ -221,3 +232,60 @@ class TransformersBackend(LogprobBackend):
             for i, row in zip(chunk, rows, strict=True):
                 results[i] = dict(zip(labels, row, strict=True))
         return results
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        params: SamplingParams,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> list[list[Sample] | BackendError]:
+        """Sampled chat completions; ``json_schema`` is not enforced here (the recipe's parser copes with prose)."""
+        if not requests:
+            return []
+        self._load()
+        out: list[list[Sample] | BackendError] = []
+        for request in requests:
+            prompt = self.chat_prompt(request.system, request.user)
+            try:
+                out.append(self._sample(prompt, request.seed, params))
+            except RuntimeError as exc:  # out of memory and the like: this request fails, the worker lives on
+                out.append(BackendError(f"{self.name}/{self.model} generate failed: {exc}"))
+        return out
+
+    def _sample(self, prompt: str, seed: int, params: SamplingParams) -> list[Sample]:
+        import torch
+
+        (ids,) = self._encode([prompt])
+        input_ids = torch.tensor([ids], dtype=torch.long, device=self.device)
+        eos = self._tokenizer.eos_token_id
+        greedy = params.temperature == 0
+        kwargs: dict[str, Any] = {
+            "max_new_tokens": params.max_tokens,
+            "do_sample": not greedy,
+            "num_return_sequences": params.n,
+            "pad_token_id": self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else eos,
+            "eos_token_id": eos,
+        }
+        if not greedy:
+            kwargs.update(temperature=params.temperature, top_p=params.top_p, top_k=0)
+        torch.manual_seed(seed)
+        with torch.inference_mode():
+            if greedy and params.n > 1:
+                input_ids = input_ids.expand(params.n, -1)
+                kwargs["num_return_sequences"] = 1
+            generated = self._lm.generate(
+                input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs
+            )
+        samples = []
+        for row in generated[:, input_ids.shape[1] :].tolist():
+            ended = eos in row
+            if ended:
+                row = row[: row.index(eos)]
+            text = self._tokenizer.decode(row, skip_special_tokens=True)
+            finish = "stop" if ended else "length"
+            for stop in params.stop:
+                cut = text.find(stop)
+                if cut >= 0:
+                    text, finish = text[:cut], "stop"
+            samples.append(Sample(text, finish))
+        return samples
