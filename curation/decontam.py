@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -40,7 +41,8 @@ STOPWORDS = frozenset(
     herself him himself his how i if in into is it its itself just let me more most my myself no nor not now of off
     on once only or other our ours ourselves out over own same she should so some such than that the their theirs
     them themselves then there these they this those through to too under until up very was we were what when where
-    which while who whom why will with would you your yours yourself yourselves also many much one get got make""".split()
+    which while who whom why will with would you your yours yourself yourselves also many much one get got
+    make""".split()
 )
 
 
@@ -115,7 +117,7 @@ def content_features(tokens: Sequence[str]) -> set[int]:
     """Content words and content-word bigrams (stopwords and one-letter words dropped; numbers kept as ``<n>``)."""
     words = [t for t in tokens if t not in STOPWORDS and (len(t) > 1 or t == NUMBER)]
     feats = {_h("u " + w) for w in words if w != NUMBER}
-    feats.update(_h(f"b {a} {b}") for a, b in zip(words, words[1:], strict=False) if not a == b == NUMBER)
+    feats.update(_h(f"b {a} {b}") for a, b in itertools.pairwise(words) if not a == b == NUMBER)
     return feats
 
 

@@ -13,7 +13,19 @@ from curation.config_merge import deep_merge
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 SOURCE_TYPES = ("pdf", "jsonl", "parquet", "text")
-SECTIONS = ("run", "sources", "extract", "normalize", "langid", "filters", "dedup", "annotate", "mix")
+SECTIONS = (
+    "run",
+    "sources",
+    "extract",
+    "normalize",
+    "langid",
+    "filters",
+    "dedup",
+    "decontam",
+    "annotate",
+    "synth",
+    "mix",
+)
 
 
 class ConfigError(ValueError):

@@ -1,4 +1,5 @@
-"""Curate: sources → extract → normalise → language ID → quality filters → exact + near dedup → curated Parquet.
+"""Curate: sources → extract → normalise → language ID → quality filters → decontamination → exact + near dedup
+→ curated Parquet.
 
 python -m pipelines.curate [--config run.yaml] [--output out/] [--set k=v ...] [Beam flags: --runner=DataflowRunner]
 """
@@ -13,6 +14,7 @@ import apache_beam as beam
 
 from pipelines import layout
 from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_first_id
+from pipelines.decontam import CONTAMINATED, Decontaminate, contaminated_rejection
 from pipelines.dedup import DUPLICATES, INDEX, KEPT, Dedup
 from pipelines.io import ReadSources, WriteRecords
 from pipelines.metrics import WriteCounts, tally
@@ -57,6 +59,10 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
     rejected.append(rej)
     docs, rej = _split(docs, "QualityFilters", QualityFilterFn(config["filters"]))
     rejected.append(rej)
+    if (config.get("decontam") or {}).get("curate", False):  # benchmark items in the corpus (curation/decontam.py)
+        dec = docs | "Decontam" >> Decontaminate(config["decontam"], "curate")
+        docs = dec["clean"]
+        rejected.append(dec[CONTAMINATED] | "ContaminatedToRejections" >> beam.MapTuple(contaminated_rejection))
 
     dedup_cfg = config["dedup"]
     dedup = docs | "Dedup" >> Dedup.from_config(dedup_cfg, [src["name"] for src in config["sources"]])

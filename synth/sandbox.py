@@ -96,9 +96,11 @@ def can_drop_privileges() -> bool:
     """
     import sysconfig
 
-    return os.geteuid() == 0 and all(
-        _world_readable(Path(sysconfig.get_path(key))) for key in ("stdlib", "platstdlib")
-    ) and _world_readable(Path(sys.executable))
+    return (
+        os.geteuid() == 0
+        and all(_world_readable(Path(sysconfig.get_path(key))) for key in ("stdlib", "platstdlib"))
+        and _world_readable(Path(sys.executable))
+    )
 
 
 def _read_capped(f, limit: int) -> str:

@@ -136,7 +136,7 @@ class Guard:
         if not self.armed:
             return
         if event == "open":
-            path, mode, flags = (list(args) + [None, None, 0])[:3]
+            path, mode, flags = ([*list(args), None, None, 0])[:3]
             writing = bool(mode and any(c in str(mode) for c in "wax+")) or bool((flags or 0) & WRITE_FLAGS)
             if writing and path is not None and not self.inside(path):
                 self.deny("write_blocked", f"opening {path!r} for writing")

@@ -342,12 +342,12 @@ class OpenAIHTTPBackend(LogprobBackend, StructuredChatBackend, TextGenerationBac
         extra = 0
         while len(samples) < params.n:
             want = params.n - len(samples)
-            body = await self._post(
-                runtime, "/chat/completions", {**base, "n": want, "seed": request.seed + extra}
-            )
+            body = await self._post(runtime, "/chat/completions", {**base, "n": want, "seed": request.seed + extra})
             try:
                 choices = body["choices"]
-                got = [Sample(str(c["message"]["content"] or ""), str(c.get("finish_reason") or "stop")) for c in choices]
+                got = [
+                    Sample(str(c["message"]["content"] or ""), str(c.get("finish_reason") or "stop")) for c in choices
+                ]
             except (KeyError, IndexError, TypeError):
                 raise BackendError(f"chat response has no choices[].message.content: {str(body)[:300]}") from None
             if not got:

@@ -13,9 +13,8 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any
 
 from annotators.backends.base import (
@@ -273,9 +272,7 @@ class TransformersBackend(LogprobBackend, TextGenerationBackend):
             if greedy and params.n > 1:
                 input_ids = input_ids.expand(params.n, -1)
                 kwargs["num_return_sequences"] = 1
-            generated = self._lm.generate(
-                input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs
-            )
+            generated = self._lm.generate(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), **kwargs)
         samples = []
         for row in generated[:, input_ids.shape[1] :].tolist():
             ended = eos in row

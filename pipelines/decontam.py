@@ -1,0 +1,70 @@
+"""Decontamination as a Beam step: the benchmark index is built once (on one worker) and broadcast as a side input.
+
+Used by curate (on curated documents, before dedup) and by synth (on verified synthetic records). A hit leaves the
+main output as ``(element, hit)`` on the ``contaminated`` output; the caller turns it into its Rejection row, whose
+reason is ``benchmark_ngram`` / ``benchmark_similar`` and whose detail names the benchmark and the item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.pvalue import AsSingleton, TaggedOutput
+
+from pipelines.metrics import counter
+
+CONTAMINATED = "contaminated"
+
+
+def build_index(cfg: Mapping[str, Any]):
+    from curation.decontam import DecontamIndex
+
+    return DecontamIndex.from_config(cfg)
+
+
+def hit_detail(hit) -> str:
+    return f"{hit.benchmark}:{hit.item_id} ({hit.method}: {hit.detail})"
+
+
+def contaminated_rejection(doc: dict, hit) -> dict:
+    """The Rejection row of a curated document that holds a benchmark item."""
+    from curation.records import rejection
+
+    return rejection(doc, "decontam", hit.reason, hit_detail(hit))
+
+
+class _CheckFn(beam.DoFn):
+    def __init__(self, stage: str, text_of: Callable[[dict], str]):
+        self.stage = stage
+        self.text_of = text_of
+
+    def process(self, element: dict, index):
+        hit = index.check(self.text_of(element))
+        if hit is None:
+            yield element
+            return
+        counter(self.stage, f"decontam_{hit.benchmark}").inc()
+        yield TaggedOutput(CONTAMINATED, (element, hit))
+
+
+class Decontaminate(beam.PTransform):
+    """``{"clean": elements, "contaminated": (element, Contamination)}``; ``text_of`` picks the text to check."""
+
+    def __init__(self, cfg: Mapping[str, Any], stage: str, text_of: Callable[[dict], str] = lambda d: d["text"]):
+        super().__init__()
+        self.cfg = dict(cfg)
+        self.stage = stage
+        self.text_of = text_of
+
+    def expand(self, elements):
+        index = (
+            elements.pipeline
+            | "IndexConfig" >> beam.Create([self.cfg])
+            | "BuildBenchmarkIndex" >> beam.Map(build_index)
+        )
+        result = elements | "CheckBenchmarks" >> beam.ParDo(
+            _CheckFn(self.stage, self.text_of), AsSingleton(index)
+        ).with_outputs(CONTAMINATED, main="clean")
+        return {"clean": result.clean, CONTAMINATED: result[CONTAMINATED]}
