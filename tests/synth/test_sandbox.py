@@ -1,0 +1,113 @@
+"""The sandbox: limits, network, writes outside the private directory, processes, output caps, reasons."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from synth.sandbox import SandboxLimits, run_python
+
+FAST = SandboxLimits(wall_s=6.0, cpu_s=2, memory_mb=256)
+
+
+def test_passing_pair_and_failing_assert():
+    ok = run_python("def add(a, b):\n    return a + b\n", "assert add(1, 2) == 3\ndef test_more():\n    assert add(2, 2) == 4\n", FAST)
+    assert ok.passed and ok.reason == "" and ok.tests_run == 1
+    bad = run_python("def add(a, b):\n    return a - b\n", "assert add(1, 2) == 3, 'wrong sum'\n", FAST)
+    assert (bad.passed, bad.reason) == (False, "test_failed") and "wrong sum" in bad.detail
+
+
+def test_syntax_error_and_runtime_errors():
+    assert run_python("def f(:\n    pass\n", "assert True\n", FAST).reason == "syntax_error"
+    assert run_python("raise ValueError('x')\n", "assert True\n", FAST).reason == "solution_error"
+    assert run_python("def f(): return 1\n", "assert g() == 1\n", FAST).reason == "tests_error"
+
+
+def test_cpu_limit_and_wall_clock_kill():
+    spin = run_python("def f():\n    while True:\n        pass\n", "f()\n", FAST)
+    assert (spin.passed, spin.reason) == (False, "timeout") and "CPU" in spin.detail
+    sleep = run_python("import time\n", "time.sleep(60)\n", SandboxLimits(wall_s=1.5, cpu_s=2))
+    assert (sleep.reason, sleep.detail) == ("timeout", "wall clock > 1.5 s") and sleep.wall_s < 10
+
+
+def test_memory_limit():
+    result = run_python("blob = bytearray(1024 ** 3)\n", "assert blob\n", FAST)
+    assert (result.passed, result.reason) == (False, "memory")
+
+
+def test_stdout_is_capped_and_a_sample_cannot_choose_its_exit_status():
+    noisy = run_python("print('x' * 100000)\n", "assert True\n", SandboxLimits(output_chars=500))
+    assert noisy.passed and len(noisy.stdout) < 600 and noisy.stdout.endswith("[truncated]")
+    early = run_python("import os\n", "os._exit(0)\n", FAST)
+    assert (early.passed, early.reason) == (False, "crashed")
+
+
+@pytest.fixture
+def listener():
+    """A TCP server on this machine's loopback: reachable from here, so only the sandbox can make it unreachable."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    yield server.getsockname()[1], accepted
+    server.close()
+
+
+def test_network_is_blocked_by_the_audit_hook_even_when_the_code_catches_it(listener):
+    port, accepted = listener
+    code = f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\nexcept OSError:\n    pass\n"
+    result = run_python(code, "assert True\n", FAST)
+    assert (result.passed, result.reason) == (False, "network_blocked") and not accepted
+
+
+def test_network_namespace_alone_blocks_loopback_where_the_kernel_allows_it(listener):
+    port, accepted = listener
+    code = f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+    result = run_python(code, "assert True\n", SandboxLimits(wall_s=6, audit_hook=False))
+    if result.network == "none":
+        pytest.skip("no network namespace here: the audit hook (test above) is the only network guard")
+    assert (result.passed, result.reason) == (False, "solution_error") and "Error" in result.detail
+    assert not accepted
+
+
+def test_writes_outside_the_private_directory_are_blocked(tmp_path):
+    target = tmp_path / "escaped.txt"
+    for code in (
+        f"open({str(target)!r}, 'w').write('x')\n",
+        f"import pathlib\npathlib.Path({str(target)!r}).write_text('x')\n",
+        f"import os\nos.open({str(target)!r}, os.O_CREAT | os.O_WRONLY)\n",
+        f"import shutil\nshutil.rmtree({str(tmp_path)!r})\n",
+        f"import os\nos.rename({str(tmp_path)!r}, {str(tmp_path) + '-moved'!r})\n",
+    ):
+        result = run_python(code, "assert True\n", FAST)
+        assert (result.passed, result.reason) == (False, "write_blocked"), code
+    assert not target.exists() and tmp_path.exists()
+
+
+def test_private_directory_is_cwd_and_home_and_is_removed(monkeypatch):
+    code = (
+        "import os, tempfile\n"
+        "open('here.txt', 'w').write('x')\n"
+        "open(os.path.join(os.environ['HOME'], 'home.txt'), 'w').write('y')\n"
+        "WHERE = os.getcwd()\n"
+    )
+    tests = (
+        "assert os.environ['HOME'] == WHERE == tempfile.gettempdir()\n"
+        "assert sorted(os.listdir('.')) == ['here.txt', 'home.txt']\n"
+        "assert 'PYTHONPATH' not in os.environ and 'OPENAI_API_KEY' not in os.environ\n"
+        "print(WHERE)\n"
+    )
+    monkeypatch.setenv("OPENAI_API_KEY", "secret-for-test")
+    result = run_python(code, tests, FAST)
+    assert result.passed, result.detail
+    assert not Path(result.stdout.strip()).exists()
+
+
+def test_starting_processes_is_blocked():
+    result = run_python("import subprocess\n", "subprocess.run(['true'])\n", FAST)
+    assert (result.passed, result.reason) == (False, "process_blocked")
