@@ -67,7 +67,11 @@ def synth_run(tmp_path_factory) -> tuple[Path, dict]:
     (root / "curated").mkdir()
     (root / "annotations").mkdir()
     pq.write_table(to_table(list(docs.values()), DOCUMENT), root / "curated" / "documents-00000-of-00001.parquet")
-    edu = [_label(docs["faq"], "edu", "3", 3.2), _label(docs["code"], "edu", "3", 3.0), _label(docs["low"], "edu", "1", 1.0)]
+    edu = [
+        _label(docs["faq"], "edu", "3", 3.2),
+        _label(docs["code"], "edu", "3", 3.0),
+        _label(docs["low"], "edu", "1", 1.0),
+    ]
     domain = [
         _label(docs["faq"], "domain", "science_tech", 0.8),
         _label(docs["code"], "domain", "software_dev", 0.9),
@@ -119,7 +123,11 @@ def test_seed_selection_follows_labels_and_counts_fallbacks(synth_run):
     root, _ = synth_run
     rows = [json.loads(line) for line in (root / "counts" / "synth.jsonl").read_text().splitlines()]
     seeds = {(r["outcome"], r["reason"]): r["count"] for r in rows if r["stage"] == "seed"}
-    assert seeds == {("selected", "selected"): 2, ("skipped", "low_edu"): 1, ("selected", "fallback_no_edu+no_domain"): 1}
+    assert seeds == {
+        ("selected", "selected"): 2,
+        ("skipped", "low_edu"): 1,
+        ("selected", "fallback_no_edu+no_domain"): 1,
+    }
 
 
 def test_kept_records_carry_provenance_and_math_records_a_verified_answer(synth_run):

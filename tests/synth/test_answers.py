@@ -57,7 +57,9 @@ def test_verify_math_keeps_agreeing_and_rejects_with_reasons():
     assert kept.fields["meta"]["kept_solution"] == "reference"
     # the reference is in the minority: a majority-agreeing sampled solution is kept instead
     other = verify_math("Answer: 9", ["Answer: 7", "so \\boxed{7}", "Answer: 7"])
-    assert other.kept and other.fields["solution"] == "Answer: 7" and other.fields["meta"]["kept_solution"] == "sample_1"
+    assert (
+        other.kept and other.fields["solution"] == "Answer: 7" and other.fields["meta"]["kept_solution"] == "sample_1"
+    )
     split = verify_math("Answer: 1", ["Answer: 2", "Answer: 3"])
     assert (split.kept, split.reason) == (False, "answers_disagree") and "'1'" in split.detail
     none = verify_math("no idea", ["none", "nothing at all"])

@@ -18,7 +18,10 @@ def test_math_prose_and_json():
 
 @pytest.mark.parametrize(
     ("text", "reason"),
-    [("Here is a nice problem about apples. The answer is 7.", "no_solution"), ("Problem: 2+2\nSolution: 4", "no_problem")],
+    [
+        ("Here is a nice problem about apples. The answer is 7.", "no_solution"),
+        ("Problem: 2+2\nSolution: 4", "no_problem"),
+    ],
 )
 def test_math_rejections(text, reason):
     with pytest.raises(ParseError) as err:

@@ -15,7 +15,11 @@ FAST = SandboxLimits(wall_s=6.0, cpu_s=2, memory_mb=256)
 
 
 def test_passing_pair_and_failing_assert():
-    ok = run_python("def add(a, b):\n    return a + b\n", "assert add(1, 2) == 3\ndef test_more():\n    assert add(2, 2) == 4\n", FAST)
+    ok = run_python(
+        "def add(a, b):\n    return a + b\n",
+        "assert add(1, 2) == 3\ndef test_more():\n    assert add(2, 2) == 4\n",
+        FAST,
+    )
     assert ok.passed and ok.reason == "" and ok.tests_run == 1
     bad = run_python("def add(a, b):\n    return a - b\n", "assert add(1, 2) == 3, 'wrong sum'\n", FAST)
     assert (bad.passed, bad.reason) == (False, "test_failed") and "wrong sum" in bad.detail
