@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from pathlib import Path
@@ -64,7 +63,8 @@ def listener():
 
 def test_network_is_blocked_by_the_audit_hook_even_when_the_code_catches_it(listener):
     port, accepted = listener
-    code = f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\nexcept OSError:\n    pass\n"
+    connect = f"socket.create_connection(('127.0.0.1', {port}), timeout=2)"
+    code = f"import socket\ntry:\n    {connect}\nexcept OSError:\n    pass\n"
     result = run_python(code, "assert True\n", FAST)
     assert (result.passed, result.reason) == (False, "network_blocked") and not accepted
 
