@@ -3,7 +3,9 @@ not."""
 
 from __future__ import annotations
 
+import json
 import pickle
+
 import pytest
 
 from curation.decontam import (
@@ -69,9 +71,8 @@ def test_clean_text_is_not_flagged(index):
 
 def test_jsonl_benchmark_by_path_and_settings(tmp_path):
     path = tmp_path / "myeval.jsonl"
-    path.write_text(
-        '{"id": "q1", "question": "A farmer plants 12 rows of 30 corn plants and sells half of them at the market each week"}\n'
-    )
+    question = "A farmer plants 12 rows of 30 corn plants and sells half of them at the market each week"
+    path.write_text(json.dumps({"id": "q1", "question": question}) + "\n")
     index = DecontamIndex.from_config({"benchmarks": [], "paths": [str(path)], "ngram": 8})
     hit = index.check("blah. A farmer plants 7 rows of 9 corn plants and sells half of them at the market each week!")
     assert (hit.benchmark, hit.item_id) == ("myeval", "q1")

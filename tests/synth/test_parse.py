@@ -30,7 +30,8 @@ def test_math_rejections(text, reason):
 
 
 def test_code_two_blocks_one_block_and_json():
-    text = f"Task: add\n{FENCE}python\ndef add(a, b):\n    return a + b\n{FENCE}\n{FENCE}python\nassert add(1, 2) == 3\n{FENCE}"
+    function = f"{FENCE}python\ndef add(a, b):\n    return a + b\n{FENCE}"
+    text = f"Task: add\n{function}\n{FENCE}python\nassert add(1, 2) == 3\n{FENCE}"
     item = parse_code(text)
     assert (item.task, item.function.splitlines()[0], item.tests) == ("add", "def add(a, b):", "assert add(1, 2) == 3")
     one = parse_code(f"{FENCE}python\ndef f(x):\n    return x\n\nassert f(1) == 1\n{FENCE}")
