@@ -13,7 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(PIP_TORCH_ARGS) "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e '.[llm,dev]'
+	$(PY) -m pip install --quiet -e '.[llm,dev,decontam]'
 	$(PY) -m pipelines.models
 	touch $@
 

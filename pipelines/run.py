@@ -25,9 +25,11 @@ from pipelines.metrics import NAMESPACE
 from pipelines.mix import build_mix
 from pipelines.options import base_parser, beam_options, parse, setup_logging
 from pipelines.report import write_report
+from pipelines.synth import build_synth
 
 log = logging.getLogger(__name__)
 PIPELINES = ("curate", "annotate", "mix")
+ALL_PIPELINES = ("curate", "annotate", "synth", "mix")
 
 
 def run_pipeline(build: Callable[[beam.Pipeline, dict], object], config: dict, beam_argv: Sequence[str]) -> dict:
@@ -47,12 +49,20 @@ def run_pipeline(build: Callable[[beam.Pipeline, dict], object], config: dict, b
 def main(argv: Sequence[str] | None = None) -> dict:
     setup_logging()
     parser = base_parser(__doc__)
-    parser.add_argument("--pipelines", default=",".join(PIPELINES), help="comma list of pipelines to run, in order")
+    parser.add_argument(
+        "--pipelines",
+        default=None,
+        help="comma list of pipelines to run, in order (default curate,annotate,mix; synth after annotate when "
+        "synth.enabled)",
+    )
     args, config, beam_argv = parse(parser, argv)
+    if args.pipelines is None:
+        wanted = [p for p in ALL_PIPELINES if p != "synth" or config["synth"].get("enabled", False)]
+        args.pipelines = ",".join(wanted)
     out = config["run"]["output"]
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     started = now()
-    builders = {"curate": build_curate, "annotate": build_annotate, "mix": build_mix}
+    builders = {"curate": build_curate, "annotate": build_annotate, "synth": build_synth, "mix": build_mix}
     timings, metrics = {}, {}
     for name in args.pipelines.split(","):
         log.info("running %s", name)
@@ -60,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         metrics.update(run_pipeline(builders[name], config, beam_argv))
         timings[name] = time.perf_counter() - t0
         log.info("%s finished in %.1f s", name, timings[name])
-    counts = read_counts(out, PIPELINES)
+    ran = args.pipelines.split(",")
+    counts = read_counts(out, [*PIPELINES, *(["synth"] if "synth" in ran else [])])  # no stale synth counts
     manifest = build_manifest(
         config, "run", run_id, started, counts, standard_outputs(out, config["annotate"]["tasks"])
     )
