@@ -286,7 +286,8 @@ class SolveFn(beam.DoFn):
             if isinstance(result, BackendError):
                 yield TaggedOutput(REJECT, synth_rejection(cand, "synth_verify", "generation_failed", str(result)))
                 continue
-            verdict = verify_math(cand["solution"], [s.text for s in result], self.settings)
+            cut = [cand["finish_reason"] == "length"] + [s.finish_reason == "length" for s in result]
+            verdict = verify_math(cand["solution"], [s.text for s in result], self.settings, truncated=cut)
             counter("synth", f"math_{verdict.reason or 'kept'}").inc()
             if not verdict.kept:
                 yield TaggedOutput(REJECT, synth_rejection(cand, "synth_verify", verdict.reason, verdict.detail))

@@ -2,7 +2,10 @@
 
 - math: the generated solution's final answer and those of ``k`` independently sampled solutions vote
   (``synth.answers.majority_vote``); the problem is kept with a majority-agreeing solution only when the majority
-  holds at least ``min_agreement`` of all answers (answerless samples count against) and at least 2 answers.
+  holds at least ``min_agreement`` of all answers (answerless samples count against) and at least 2 answers. A
+  solution cut at ``max_tokens`` has no final answer (its last number is whatever it was writing when cut: with a
+  small model, truncated restatements of the problem agreed on a wrong number), and the bare last-number fallback is
+  opt-in (``allow_last_number``) for the same reason: only an explicit ``\\boxed{}`` / ``Answer:`` votes by default.
 - code: the generated tests run against the generated function in ``synth.sandbox``; only a passing pair is kept.
 - explanation: there is no oracle; it must be complete (not cut at ``max_tokens``), long enough, and not
   repetitive (the share of characters in repeated lines / 5-grams, the Gopher repetition statistics).
@@ -30,20 +33,31 @@ class Verdict:
 class MathSettings:
     min_agreement: float = 0.6
     min_votes: int = 2
-    allow_last_number: bool = True
+    allow_last_number: bool = False
 
     def __post_init__(self) -> None:
         if not 0 < self.min_agreement <= 1 or self.min_votes < 1:
             raise ValueError("synth.math: min_agreement in (0, 1], min_votes >= 1")
 
 
-def verify_math(reference: str, samples: Sequence[str], settings: MathSettings | None = None) -> Verdict:
-    """``reference``: the generated solution; ``samples``: independent solutions of the same problem."""
+def verify_math(
+    reference: str,
+    samples: Sequence[str],
+    settings: MathSettings | None = None,
+    truncated: Sequence[bool] | None = None,
+) -> Verdict:
+    """``reference``: the generated solution; ``samples``: independent solutions of the same problem;
+    ``truncated``: per solution (reference first), whether it was cut at ``max_tokens`` (its answer does not count)."""
     settings = settings or MathSettings()
     solutions = [reference, *samples]
-    extracted = [extract_answer(s, settings.allow_last_number) for s in solutions]
+    cut = list(truncated) if truncated is not None else [False] * len(solutions)
+    if len(cut) != len(solutions):
+        raise ValueError(f"truncated: one flag per solution ({len(solutions)}), got {len(cut)}")
+    extracted = [
+        None if c else extract_answer(s, settings.allow_last_number) for s, c in zip(solutions, cut, strict=True)
+    ]
     answers = [e.value if e else None for e in extracted]
-    shown = ", ".join("-" if a is None else repr(a[:30]) for a in answers)
+    shown = ", ".join("cut" if c else "-" if a is None else repr(a[:30]) for a, c in zip(answers, cut, strict=True))
     if all(a is None for a in answers):
         return Verdict(False, "no_final_answer", f"no final answer in any of {len(solutions)} solutions")
     vote = majority_vote(answers)

@@ -66,3 +66,15 @@ def test_verify_math_keeps_agreeing_and_rejects_with_reasons():
     assert (none.kept, none.reason) == (False, "no_final_answer")
     strict = verify_math("Answer: 5", ["Answer: 5", "Answer: 6"], MathSettings(min_agreement=0.8))
     assert strict.reason == "answers_disagree"
+
+
+def test_truncated_solutions_and_bare_numbers_do_not_vote():
+    # cut at max_tokens mid-restatement: "4" is a number from the problem, not an answer
+    cut = ["Tom has 3 apples and buys 4", "He buys 4", "Answer: 7"]
+    assert verify_math("Answer: 9999", cut).reason == "answers_disagree"  # bare "4"s no longer vote by default
+    loose = MathSettings(allow_last_number=True)
+    assert "majority '4' 2/4" in verify_math("Answer: 9999", cut, loose).detail  # the opt-in fallback counts them
+    verdict = verify_math("Answer: 9999", cut, loose, truncated=[False, True, True, False])
+    assert verdict.reason == "answers_disagree" and "cut" in verdict.detail
+    with pytest.raises(ValueError, match="one flag per solution"):
+        verify_math("Answer: 1", ["Answer: 1"], truncated=[False])
