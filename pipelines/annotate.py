@@ -368,6 +368,8 @@ def build_annotate(pipeline: beam.Pipeline, config: dict) -> beam.PCollection:
         )
     )
     counts.append(tally(rows, "CountSources", lambda r: ("annotate", "labelled_by", f"{r['task']}:{r['backend']}")))
+    labelled = rows | "LabelledOnly" >> beam.Filter(lambda r: r["status"] == "ok" and r.get("label") is not None)
+    counts.append(tally(labelled, "CountLabels", lambda r: ("annotate", "label", f"{r['task']}:{r['label']}")))
     if "edu" in modes:
         edu = rows | "EduOnly" >> beam.Filter(lambda r: r["task"] == "edu")
         counts.append(tally(edu, "CountEdu", lambda r: ("annotate", "edu_bucket", edu_bucket(r))))
