@@ -148,8 +148,7 @@ def resolve_paths(config: dict, base: Path) -> dict:
         if not isinstance(src, dict) or not isinstance(src.get("paths"), list):
             continue  # validate_config names the malformed field
         src["paths"] = [
-            p if not isinstance(p, str) or "://" in p or Path(p).is_absolute() else str(base / p)
-            for p in src["paths"]
+            p if not isinstance(p, str) or "://" in p or Path(p).is_absolute() else str(base / p) for p in src["paths"]
         ]
     return config
 

@@ -111,7 +111,7 @@ class TestFileSystem(FileSystem):
         path = local_path(url)
         if "w" in mode:
             path.parent.mkdir(parents=True, exist_ok=True)
-        raw = io.open(path, mode)
+        raw = open(path, mode)
         if "w" in mode and _STATE["quota"] is not None:
             raw = io.BufferedWriter(_QuotaWriter(raw, int(_STATE["quota"])))
         compression_type = FileSystem._get_compression_type(url, compression_type)
