@@ -159,7 +159,8 @@ def load_config(path: str | None = None, overrides: Iterable[str] = ()) -> dict:
         config = deep_merge(config, _read_yaml(path))
     for assignment in overrides:
         apply_override(config, assignment)
-    base = Path(path).resolve().parent if path and "://" not in path else DEFAULT_CONFIG.parent.parent
+    local = path and "://" not in path and Path(path).resolve() != DEFAULT_CONFIG  # the defaults: repo-relative
+    base = Path(path).resolve().parent if local else DEFAULT_CONFIG.parent.parent
     return validate_config(resolve_paths(config, base))
 
 

@@ -72,8 +72,8 @@ class FactoryRun:
     stages: dict[str, StageOutcome]
 
 
-def run_factory(argv: Sequence[str] | None = None) -> FactoryRun:
-    setup_logging()
+def factory_parser():
+    """The CLI of ``python -m pipelines.run`` (our flags; unknown ones go to Beam)."""
     parser = base_parser(__doc__)
     parser.add_argument("--pipelines", default=",".join(PIPELINES), help="comma list of pipelines to run, in order")
     parser.add_argument(
@@ -81,7 +81,12 @@ def run_factory(argv: Sequence[str] | None = None) -> FactoryRun:
     )
     parser.add_argument("--retries", type=int, default=2, help="job retries per pipeline after a failure")
     parser.add_argument("--progress_s", type=float, default=10.0, help="log counters every N seconds (0: off)")
-    args, config, beam_argv = parse(parser, argv)
+    return parser
+
+
+def run_factory(argv: Sequence[str] | None = None) -> FactoryRun:
+    setup_logging()
+    args, config, beam_argv = parse(factory_parser(), argv)
     out = config["run"]["output"]
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     started = now()

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SHORT = str(ROOT / "data" / "sample" / "text" / "short.jsonl")
 TEXT_ONLY = [f"sources=[{{name: t, type: jsonl, paths: ['{SHORT}']}}]"]
 MULTI = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+IN_PROCESS = ["--direct_running_mode=in_memory"]
+LOOPBACK = ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"]
 
 
 def _set(*assignments: str) -> list[str]:
@@ -58,6 +60,7 @@ def _assert_accounted(out: Path, manifest: dict, n_input: int) -> None:
     assert manifest["balanced"]
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the dead worker's gRPC reader
 def test_a_worker_killed_mid_bundle_is_retried_and_loses_nothing(tmp_path, monkeypatch, caplog):
     marker = tmp_path / "crashed"
     real = curate_module.NormalizeFn
@@ -86,7 +89,7 @@ def test_a_pdf_that_stalls_the_parser_is_rejected_and_the_run_finishes(tmp_path)
     out = tmp_path / "out"
     sources = f"sources=[{{name: p, type: pdf, paths: ['{pdfs}/*.pdf']}}]"
     result = run_factory(
-        ["--pipelines", "curate", "--output", str(out), *_set(sources, "extract.pdf_timeout_s=1"), *MULTI]
+        ["--pipelines", "curate", "--output", str(out), *_set(sources, "extract.pdf_timeout_s=1"), *IN_PROCESS]
     )
     rejected = {r["id"]: (r["reason"], r["detail"]) for r in _rows(out, "curated/rejections-*.parquet")}
     assert rejected["p/stall.pdf"][0] == "pdf_timeout" and "1 s" in rejected["p/stall.pdf"][1]
@@ -107,18 +110,22 @@ def small_disk(tmp_path):
         done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True)
         if done.returncode == 0:
             try:
-                yield str(mount / "out"), mount / "out", []
+                yield str(mount / "out"), mount / "out", IN_PROCESS
             finally:
                 subprocess.run(["umount", "-l", str(mount)], check=False)
             return
     testfs.configure(mount, quota_bytes=1 << 20)
-    yield "testfs://out", mount / "out", ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"]
+    yield (
+        "testfs://out",
+        mount / "out",
+        ["--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=LOOPBACK"],
+    )
 
 
 def test_disk_full_fails_clearly_and_leaves_nothing_that_looks_complete(small_disk):
     out_url, out_dir, runner = small_disk
     sources = f"sources=[{{name: t, type: jsonl, paths: ['{ROOT}/data/sample/text/*.jsonl']}}]"
-    with pytest.raises(DiskFullError, match="curate: disk full writing under .*partial outputs removed") as err:
+    with pytest.raises(DiskFullError, match=r"curate: disk full writing under .*partial outputs removed") as err:
         run_factory(["--pipelines", "curate", "--output", out_url, "--retries", "0", *_set(sources), *runner])
     assert "No space left on device" in repr(err.value.__cause__) or "Errno 28" in repr(err.value.__cause__)
     left = [p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()] if out_dir.exists() else []
@@ -176,6 +183,20 @@ def test_slow_llm_responses_past_the_timeout_become_failed_rows_and_the_run_fini
     assert counts[("failed", "edu")] == 1 and counts[("ok", "edu")] == 3
     cached = _rows(out, "annotations/cache/labels-*.parquet")
     assert {r["id"] for r in cached} == set(TEXTS) - {"slow-1"}  # failures are not cached: a rerun retries them
+    assert result.stages["annotate"].counters["annotate/teacher_edu_ok"] == 3
+
+    with FakeOpenAIServer(hang_s=5.0) as server:  # a forced re-run: labels come from the cache, only slow-1 is asked
+        again = run_factory(
+            [
+                *_teacher_args(out, server.base_url, "annotate.http.timeout_s=0.5", "annotate.http.max_retries=0"),
+                *("--force", "annotate"),
+            ]
+        )
+        asked = sum(server.requests.values())
+    counters = again.stages["annotate"].counters
+    assert counters["annotate/cache_hit_edu"] == 3 and counters["annotate/teacher_edu_failed"] == 1
+    assert "annotate/teacher_edu_ok" not in counters and asked == 1
+    assert {r["id"] for r in _rows(out, "annotations/edu-*.parquet")} == set(TEXTS)
 
 
 def _free_port() -> int:
@@ -210,9 +231,13 @@ def test_llm_server_down_then_back_is_waited_for_and_nothing_is_lost(tmp_path):
     try:
         result = run_factory(
             _teacher_args(
-                out, base_url, "annotate.http.max_retries=40", "annotate.http.backoff_s=0.5",
-                "annotate.http.backoff_max_s=2", "annotate.http.timeout_s=60",
-            )  # fmt: skip
+                out,
+                base_url,
+                "annotate.http.max_retries=40",
+                "annotate.http.backoff_s=0.5",
+                "annotate.http.backoff_max_s=2",
+                "annotate.http.timeout_s=60",
+            )
         )
     finally:
         release.set()
