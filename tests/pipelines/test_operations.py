@@ -202,3 +202,67 @@ def test_malformed_config_values_name_the_field(tmp_path):
         load_config(str(bad))
     with pytest.raises(ConfigError, match="cannot read the config"):
         load_config(str(tmp_path / "missing.yaml"))
+
+
+# ----------------------------------------------------------------------------------- the report in a browser
+
+PROBE = """<pre id="probe"></pre><script>
+window.__errors = [];
+window.addEventListener("error", e => window.__errors.push(String(e.message || e)));
+window.addEventListener("load", () => {
+  const plots = [...document.querySelectorAll("svg.plot")].map(svg => {
+    const box = svg.getBoundingClientRect();
+    const marks = [...svg.querySelectorAll("rect")].map(r => r.getBoundingClientRect())
+      .filter(b => b.width > 0 && b.height > 0).length;
+    return {name: svg.dataset.plot, width: box.width, height: box.height, marks: marks};
+  });
+  document.getElementById("probe").textContent = JSON.stringify({plots: plots, errors: window.__errors});
+});
+</script>"""
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.skip("no headless Chromium on this machine (.ci/run installs Debian's chromium when root)")
+
+
+def test_report_renders_its_plots_in_headless_chromium(store, first_run, tmp_path):
+    import html
+    import subprocess
+
+    browser = _chromium()
+    report = (store / "bucket" / "runs" / "r1" / "report.html").read_text()
+    assert "<script" not in report  # the report itself runs no code; the probe below is the test's
+    page = tmp_path / "report.html"
+    page.write_text(report.replace("</body>", PROBE + "</body>"))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars"]
+    flags += ["--window-size=1200,4000", "--virtual-time-budget=10000", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [browser, *flags, "--enable-logging=stderr", "--v=0", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    probe = re.search(r'<pre id="probe">(.*?)</pre>', dom.stdout, re.S)
+    assert probe and probe.group(1), "the page never finished loading"
+    result = json.loads(html.unescape(probe.group(1)))
+    assert result["errors"] == []
+    assert not [line for line in dom.stderr.splitlines() if "Uncaught" in line]
+    plots = {p["name"]: p for p in result["plots"]}
+    for name in (
+        "documents", "rejections-by-stage-reason", "kept-documents-per-language-iso-639-3-script",
+        "language-id-score-of-kept-documents", "near-exact-duplicate-clusters-by-size",
+        "documents-per-rounded-education-score-0-5", "stage-token-budgets", "qwen-tokens-per-stage",
+    ):  # fmt: skip
+        assert name in plots, sorted(plots)
+        assert plots[name]["width"] > 100 and plots[name]["height"] > 20 and plots[name]["marks"] > 0, plots[name]
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [browser, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and shot.stat().st_size > 10_000, done.stderr[-2000:]
+    import pymupdf
+
+    pixmap = pymupdf.Pixmap(str(shot))
+    assert pixmap.width == 1200 and len(set(pixmap.samples[: pixmap.stride * 600])) > 2  # not a blank page
