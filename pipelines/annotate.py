@@ -285,8 +285,12 @@ class TeacherLabels(beam.PTransform):
                 >> beam.Filter(lambda r: r["status"] == "ok" and (r["task"], r["prompt_version"], r["model"]) in keys)
                 | "KeyCache" >> beam.Map(lambda r: (r["content_hash"], r))
             )
+            wanted = self.wanted
+            sampled = docs | "InTeacherSample" >> beam.Filter(  # mode both: only the sample crosses the cache join
+                lambda d: any(in_teacher_sample(d["content_hash"], t, r) for t, r in wanted.items())
+            )
             split = (
-                {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["content_hash"], d)), "cache": relevant}
+                {"docs": sampled | "KeyDocs" >> beam.Map(lambda d: (d["content_hash"], d)), "cache": relevant}
                 | "JoinCache" >> beam.CoGroupByKey()
                 | "SplitHits" >> beam.ParDo(SplitCacheHits(self.wanted)).with_outputs("miss", main="hits")
             )
