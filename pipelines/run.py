@@ -24,13 +24,14 @@ from apache_beam.runners.runner import PipelineState
 
 from pipelines import layout
 from pipelines.annotate import build_annotate
+from pipelines.config import ConfigError
 from pipelines.curate import build_curate
 from pipelines.manifest import build_manifest, now, read_counts, standard_outputs, write_manifest
 from pipelines.mix import build_mix
 from pipelines.options import base_parser, beam_options, parse, setup_logging
 from pipelines.progress import ProgressFnApiRunner, ProgressLog, factory_counters, watch
 from pipelines.report import write_report
-from pipelines.stages import StageOutcome, chain_fingerprints, run_stage
+from pipelines.stages import DiskFullError, StageFailed, StageOutcome, chain_fingerprints, run_stage
 
 log = logging.getLogger(__name__)
 PIPELINES = ("curate", "annotate", "mix")
@@ -127,7 +128,12 @@ def run_factory(argv: Sequence[str] | None = None) -> FactoryRun:
 
 
 def main(argv: Sequence[str] | None = None) -> dict:
-    return run_factory(argv).manifest
+    """The CLI: a bad config, a full disk or a stage failing every retry ends with one clear line, exit status 1."""
+    try:
+        return run_factory(argv).manifest
+    except (ConfigError, DiskFullError, StageFailed) as err:
+        cause = f" (cause: {str(err.__cause__).splitlines()[0][:300]})" if err.__cause__ else ""
+        raise SystemExit(f"error: {err}{cause}") from err
 
 
 if __name__ == "__main__":

@@ -266,3 +266,10 @@ def test_report_renders_its_plots_in_headless_chromium(store, first_run, tmp_pat
 
     pixmap = pymupdf.Pixmap(str(shot))
     assert pixmap.width == 1200 and len(set(pixmap.samples[: pixmap.stride * 600])) > 2  # not a blank page
+
+
+def test_the_cli_reports_a_malformed_config_in_one_line(capsys):
+    from pipelines.run import main
+
+    with pytest.raises(SystemExit, match=r"^error: annotate\.http\.timeout_s: a positive number \(seconds\)"):
+        main(["--output", "/nonexistent/out", "--set", "annotate.http.timeout_s=soon"])
