@@ -285,8 +285,12 @@ class TeacherLabels(beam.PTransform):
                 >> beam.Filter(lambda r: r["status"] == "ok" and (r["task"], r["prompt_version"], r["model"]) in keys)
                 | "KeyCache" >> beam.Map(lambda r: (r["content_hash"], r))
             )
+            wanted = self.wanted
+            sampled = docs | "InTeacherSample" >> beam.Filter(  # mode both: only the sample crosses the cache join
+                lambda d: any(in_teacher_sample(d["content_hash"], t, r) for t, r in wanted.items())
+            )
             split = (
-                {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["content_hash"], d)), "cache": relevant}
+                {"docs": sampled | "KeyDocs" >> beam.Map(lambda d: (d["content_hash"], d)), "cache": relevant}
                 | "JoinCache" >> beam.CoGroupByKey()
                 | "SplitHits" >> beam.ParDo(SplitCacheHits(self.wanted)).with_outputs("miss", main="hits")
             )
@@ -368,6 +372,8 @@ def build_annotate(pipeline: beam.Pipeline, config: dict) -> beam.PCollection:
         )
     )
     counts.append(tally(rows, "CountSources", lambda r: ("annotate", "labelled_by", f"{r['task']}:{r['backend']}")))
+    labelled = rows | "LabelledOnly" >> beam.Filter(lambda r: r["status"] == "ok" and r.get("label") is not None)
+    counts.append(tally(labelled, "CountLabels", lambda r: ("annotate", "label", f"{r['task']}:{r['label']}")))
     if "edu" in modes:
         edu = rows | "EduOnly" >> beam.Filter(lambda r: r["task"] == "edu")
         counts.append(tally(edu, "CountEdu", lambda r: ("annotate", "edu_bucket", edu_bucket(r))))

@@ -17,7 +17,7 @@ from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_
 from pipelines.decontam import CONTAMINATED, Decontaminate, contaminated_rejection
 from pipelines.dedup import DUPLICATES, INDEX, KEPT, Dedup
 from pipelines.io import ReadSources, WriteRecords
-from pipelines.metrics import WriteCounts, tally
+from pipelines.metrics import WriteCounts, score_bin, size_bin, tally
 from pipelines.options import base_parser, beam_options, parse, setup_logging
 from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, REJECTION
 
@@ -83,6 +83,12 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
         tally(rejections, "CountRejected", lambda r: (r["stage"], "rejected", r["reason"])),
         tally(dups, "CountDuplicates", lambda d: ("dedup", "duplicate", d["method"])),
         tally(docs, "CountLangs", lambda d: ("langid", "lang", d["lang"] or "und")),
+        tally(docs, "CountLangScores", lambda d: ("langid", "lang_score", score_bin(d["lang_score"]))),
+        tally(
+            docs | "KeptOfClusters" >> beam.Filter(lambda d: (d.get("dedup_cluster_size") or 1) > 1),
+            "CountClusterSizes",
+            lambda d: ("dedup", "cluster_size", size_bin(d["dedup_cluster_size"])),
+        ),
         tally(docs, "CountSources", lambda d: ("curate", "kept_source", d["source"])),
         docs | "CountChars" >> beam.Map(lambda d: (("curate", "chars", ""), d["n_chars"])),
         read["docs"] | "CountPdfPages" >> beam.FlatMap(_page_methods),

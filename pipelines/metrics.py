@@ -52,3 +52,19 @@ def tally(pcoll, label: str, key_fn) -> beam.PCollection:
         return key, 1
 
     return pcoll | label >> beam.Map(pair)
+
+
+def size_bin(n: int) -> str:
+    """Power-of-two bins for cluster sizes: 2, 3-4, 5-8, 9-16 ... (the report's dedup histogram)."""
+    if n <= 2:
+        return str(n)
+    hi = 1 << (n - 1).bit_length()
+    return f"{hi // 2 + 1}-{hi}"
+
+
+def score_bin(score: float | None, width: float = 0.1) -> str:
+    """Fixed-width bins over [0, 1] (``0.9-1.0``); None → ``none`` (the report's score histograms)."""
+    if score is None:
+        return "none"
+    k = min(int(max(score, 0.0) / width), round(1 / width) - 1)
+    return f"{k * width:.1f}-{(k + 1) * width:.1f}"

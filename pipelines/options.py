@@ -59,3 +59,4 @@ def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("apache_beam", "root", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("pipelines").setLevel(logging.INFO)  # the root logger is quietened above: ours stay visible

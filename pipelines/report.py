@@ -12,6 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines import layout
 
 BAR = "#3b6ea5"
+BAR2 = "#e08a2c"
 STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #eee;text-align:left}
@@ -26,7 +27,10 @@ def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") ->
     width, label_w, row_h = 760, 220, 20
     top = max(v for _, v in items) or 1
     height = row_h * len(items) + 30
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="{html.escape(title)}">']
+    parts = [
+        f'<svg class="plot" data-plot="{_slug(title)}" width="{width}" height="{height}" role="img"'
+        f' aria-label="{html.escape(title)}">'
+    ]
     parts.append(f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>')
     for i, (label, value) in enumerate(items):
         y = 24 + i * row_h
@@ -36,6 +40,95 @@ def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") ->
         parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 13}">{value:,.0f}{unit}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _slug(title: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in title.lower()).split())[:60]
+
+
+def histogram(items: Sequence[tuple[str, float]], title: str, xlabel: str = "") -> str:
+    """A vertical-bar histogram as inline SVG; ``items`` are (bin label, count) in bin order."""
+    if not items:
+        return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
+    width, height, left, bottom, top_pad = 760, 260, 50, 40, 30
+    top = max(v for _, v in items) or 1
+    slot = (width - left - 10) / len(items)
+    parts = [
+        f'<svg class="plot" data-plot="{_slug(title)}" width="{width}" height="{height}" role="img"'
+        f' aria-label="{html.escape(title)}">',
+        f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#888"/>',
+    ]
+    for i, (label, value) in enumerate(items):
+        h = max(1.0, (height - bottom - top_pad) * value / top)
+        x = left + i * slot
+        y = height - bottom - h
+        bar = f'x="{x + 2:.1f}" y="{y:.1f}" width="{max(1.0, slot - 4):.1f}" height="{h:.1f}" fill="{BAR}"'
+        parts.append(f"<rect {bar}><title>{html.escape(label)}: {value:,.0f}</title></rect>")
+        parts.append(f'<text x="{x + slot / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle">{value:,.0f}</text>')
+        anchor = f'x="{x + slot / 2:.1f}" y="{height - bottom + 14}" text-anchor="middle"'
+        parts.append(f"<text {anchor}>{html.escape(label[:12])}</text>")
+    if xlabel:
+        parts.append(f'<text x="{width / 2:.0f}" y="{height - 6}" text-anchor="middle">{html.escape(xlabel)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def paired_bars(items: Sequence[tuple[str, float, float | None]], title: str, first: str, second: str) -> str:
+    """Two bars per label (e.g. tokens written vs the stage's token budget) as inline SVG."""
+    if not items:
+        return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
+    width, label_w, row_h = 760, 120, 34
+    top = max(max(a, b or 0) for _, a, b in items) or 1
+    height = row_h * len(items) + 50
+    parts = [
+        f'<svg class="plot" data-plot="{_slug(title)}" width="{width}" height="{height}" role="img"'
+        f' aria-label="{html.escape(title)}">',
+        f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>',
+        f'<rect x="{label_w}" y="22" width="10" height="10" fill="{BAR}"/>',
+        f'<text x="{label_w + 14}" y="31">{html.escape(first)}</text>',
+        f'<rect x="{label_w + 160}" y="22" width="10" height="10" fill="{BAR2}"/>'
+        f'<text x="{label_w + 174}" y="31">{html.escape(second)}</text>',
+    ]
+    scale = (width - label_w - 120) / top
+    for i, (label, a, b) in enumerate(items):
+        y = 42 + i * row_h
+        parts.append(f'<text x="{label_w - 6}" y="{y + 18}" text-anchor="end">{html.escape(label[:16])}</text>')
+        parts.append(f'<rect x="{label_w}" y="{y}" width="{max(1.0, a * scale):.1f}" height="13" fill="{BAR}"/>')
+        parts.append(f'<text x="{label_w + max(1.0, a * scale) + 5:.1f}" y="{y + 11}">{a:,.0f}</text>')
+        if b is not None:
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 15}" width="{max(1.0, b * scale):.1f}" height="13" fill="{BAR2}"/>'
+            )
+            parts.append(f'<text x="{label_w + max(1.0, b * scale) + 5:.1f}" y="{y + 26}">{b:,.0f}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _bins(counts: Sequence[Mapping], outcome: str, order: Sequence[str] | None = None) -> list[tuple[str, float]]:
+    """(bin, count) rows of one outcome, in ``order`` (or sorted by the bin's leading number)."""
+    rows = {r["reason"]: r["count"] for r in counts if r["outcome"] == outcome}
+    if order is not None:
+        return [(b, rows[b]) for b in order if b in rows] + [(b, v) for b, v in rows.items() if b not in order]
+
+    def lead(label: str) -> tuple[float, str]:
+        head = label.split("-")[0].rstrip("+")
+        try:
+            return float(head), label
+        except ValueError:
+            return float("inf"), label
+
+    return sorted(rows.items(), key=lambda kv: lead(kv[0]))
+
+
+def token_budgets(counts: Sequence[Mapping], config: Mapping) -> list[tuple[str, float, float | None]]:
+    """(stage, tokens written, token budget or None) for every mixture stage (budget keys of ``mix.stages[]``)."""
+    written = {r["reason"]: r["count"] for r in counts if r["outcome"] == "tokens" and r["stage"] == "mix"}
+    rows = []
+    for spec in (config.get("mix") or {}).get("stages") or []:
+        budget = next((spec[k] for k in ("token_budget", "budget_tokens", "tokens") if spec.get(k) is not None), None)
+        rows.append((spec["name"], float(written.get(spec["name"], 0)), None if budget is None else float(budget)))
+    return rows
 
 
 def _select(counts: Sequence[Mapping], outcome: str, stage: str | None = None) -> list[tuple[str, float]]:
@@ -74,7 +167,9 @@ def dedup_curve_section(config_json: str) -> str:
     return f"<p>{html.escape(head)}</p>" + _table(rows, ["Jaccard", "P(candidate)"])
 
 
-def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int]) -> str:
+def render_report(
+    manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], stages: Mapping | None = None
+) -> str:
     counts = manifest["counts"]
     totals = manifest["totals"]
     ok = manifest["balanced"]
@@ -92,20 +187,26 @@ def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapp
         f"<p>{status}<br>started {manifest['started_at']}, finished {manifest['finished_at']}, "
         f"schema {manifest['schema_version']}</p>",
         "<h2>Wall time per pipeline</h2>",
-        _table([(k, f"{v:.1f} s") for k, v in timings.items()], ["pipeline", "wall time"]),
+        _table(_stage_rows(timings, stages), ["pipeline", "wall time", "status", "attempts"]),
         "<h2>Where every document went</h2>",
         bar_chart([(k, totals[k]) for k in ("input", "kept", "rejected", "duplicate")], "documents"),
         bar_chart(_select(counts, "input", "read"), "input documents per source"),
         bar_chart(rejected, "rejections by stage:reason"),
         bar_chart(_select(counts, "duplicate"), "duplicates by method"),
+        histogram(_bins(counts, "cluster_size"), "near/exact duplicate clusters by size", "documents per cluster"),
         "<h2>Near-dedup detection curve</h2>",
         dedup_curve_section(manifest["config"]),
         "<h2>Languages of kept documents</h2>",
         bar_chart(_select(counts, "lang")[:40], "kept documents per language (ISO 639-3 + script)"),
+        histogram(_bins(counts, "lang_score"), "language ID score of kept documents", "lang_score"),
         "<h2>Education value (annotator)</h2>",
-        bar_chart(edu, "documents per rounded education score (0-5)"),
+        histogram(edu, "documents per rounded education score (0-5)", "edu score"),
+        bar_chart(_select(counts, "label")[:40], "annotation labels (task:label)"),
         bar_chart(_select(counts, "annotated") + _select(counts, "ok") + _select(counts, "failed"), "annotation rows"),
         "<h2>Stage shards</h2>",
+        paired_bars(
+            token_budgets(counts, json.loads(manifest["config"])), "stage token budgets", "tokens written", "budget"
+        ),
         bar_chart(_select(counts, "tokens", "mix"), "Qwen tokens per stage", ""),
         bar_chart(_select(counts, "instances", "mix"), "instances per stage"),
         bar_chart(_select(counts, "bucket_tokens", "mix"), "tokens per stage:length bucket"),
@@ -121,8 +222,20 @@ def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapp
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
 
 
-def write_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], out: str) -> str:
+def _stage_rows(timings: Mapping[str, float], stages: Mapping | None) -> list[tuple[str, str, str, object]]:
+    rows = []
+    for name, seconds in timings.items():
+        outcome = (stages or {}).get(name)
+        status = getattr(outcome, "status", "ran")
+        attempts = getattr(outcome, "attempts", 1)
+        rows.append((name, f"{seconds:.1f} s", status, attempts if status == "ran" else "-"))
+    return rows
+
+
+def write_report(
+    manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], out: str, stages: Mapping | None = None
+) -> str:
     path = layout.report_path(out)
     with FileSystems.create(path) as f:
-        f.write(render_report(manifest, timings, metrics).encode("utf-8"))
+        f.write(render_report(manifest, timings, metrics, stages).encode("utf-8"))
     return path

@@ -28,7 +28,9 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def llama_server(n_ctx: int = 2048, threads: int = 1, startup_s: float = 180.0) -> Iterator[str]:
+def llama_server(
+    n_ctx: int = 2048, threads: int = 1, startup_s: float = 180.0, port: int | None = None
+) -> Iterator[str]:
     """Start the server on a free loopback port; yield its ``.../v1`` base URL; stop it afterwards."""
     import httpx
 
@@ -40,7 +42,7 @@ def llama_server(n_ctx: int = 2048, threads: int = 1, startup_s: float = 180.0) 
     if not Path(python).exists():
         pytest.fail(f"{ENV}={python} does not exist")
     gguf = resolve_model(ALIAS)
-    port = _free_port()
+    port = port or _free_port()
     log = tempfile.NamedTemporaryFile("w+", prefix="llama-server-", suffix=".log", delete=False)
     cmd = [
         python, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", ALIAS,
