@@ -19,7 +19,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#1a7f37}.bad{c
 svg text{font:12px system-ui,sans-serif}"""
 
 
-def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") -> str:
+def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "", fmt: str = "{:,.0f}") -> str:
     """A horizontal bar chart as inline SVG."""
     if not items:
         return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
@@ -33,9 +33,68 @@ def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") ->
         w = max(1.0, (width - label_w - 90) * value / top)
         parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{html.escape(label[:34])}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" fill="{BAR}"/>')
-        parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 13}">{value:,.0f}{unit}</text>')
+        parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 13}">{html.escape(fmt.format(value))}{unit}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def scatter_plot(points: Sequence[tuple[float, float, str]], title: str, x_label: str, y_label: str) -> str:
+    """Labelled points with the y = x diagonal, as inline SVG (predicted vs measured)."""
+    if not points:
+        return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
+    size, pad = 420, 50
+    values = [v for x, y, _ in points for v in (x, y)]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+
+    def pos(v: float, flip: bool = False) -> float:
+        frac = (v - lo) / (hi - lo)
+        return pad + (1 - frac if flip else frac) * (size - 2 * pad)
+
+    parts = [f'<svg width="{size}" height="{size + 20}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>',
+             f'<line x1="{pos(lo)}" y1="{pos(lo, True)}" x2="{pos(hi)}" y2="{pos(hi, True)}" stroke="#bbb"/>',
+             f'<text x="{size / 2}" y="{size - 10}" text-anchor="middle">{html.escape(x_label)} '
+             f"({lo:.3f} … {hi:.3f})</text>",
+             f'<text x="12" y="{size / 2}" transform="rotate(-90 12 {size / 2})" text-anchor="middle">'
+             f"{html.escape(y_label)}</text>"]  # fmt: skip
+    for x, y, label in points:
+        parts.append(f'<circle cx="{pos(x):.1f}" cy="{pos(y, True):.1f}" r="4" fill="{BAR}"/>')
+        parts.append(f'<text x="{pos(x) + 6:.1f}" y="{pos(y, True) - 4:.1f}">{html.escape(label)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def stage_composition_section(out: str, stages: Sequence[str]) -> str:
+    """Tokens by language / domain / education / length / source per stage, from the stage manifests."""
+    parts = []
+    for stage in stages:
+        path = layout.stage_manifest_path(out, stage)
+        if not FileSystems.exists(path):
+            continue
+        with FileSystems.open(path) as f:
+            m = json.loads(f.read())
+        t = m["totals"]
+        parts.append(
+            f"<h3>{html.escape(stage)} ({html.escape(m['recipe_id'])})</h3><p>{t['tokens']:,} tokens in {t['rows']:,} "
+            f"rows, {t['files']} files ({t['upsampled_rows']:,} upsampled rows); budget {m['budget_tokens']:,}, "
+            f"shortfall {m['shortfall_tokens']:,}</p>"
+        )
+        for name in ("lang", "domain", "edu", "length", "source"):
+            items = sorted(m["tokens_by"].get(name, {}).items(), key=lambda kv: -kv[1])[:30]
+            parts.append(bar_chart(items, f"{stage}: tokens by {name}"))
+    return "\n".join(parts) or "<p><em>no stage manifests</em></p>"
+
+
+def ablation_report_section(out: str) -> str:
+    path = FileSystems.join(layout.ablation_dir(out), "results.json")
+    if not FileSystems.exists(path):
+        return "<p><em>no ablation run (python -m pipelines.mix --ablation)</em></p>"
+    from pipelines.ablation import ablation_section
+
+    with FileSystems.open(path) as f:
+        return ablation_section(json.loads(f.read()))
 
 
 def _select(counts: Sequence[Mapping], outcome: str, stage: str | None = None) -> list[tuple[str, float]]:
@@ -74,7 +133,9 @@ def dedup_curve_section(config_json: str) -> str:
     return f"<p>{html.escape(head)}</p>" + _table(rows, ["Jaccard", "P(candidate)"])
 
 
-def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int]) -> str:
+def render_report(
+    manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], out: str | None = None
+) -> str:
     counts = manifest["counts"]
     totals = manifest["totals"]
     ok = manifest["balanced"]
@@ -109,6 +170,10 @@ def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapp
         bar_chart(_select(counts, "tokens", "mix"), "Qwen tokens per stage", ""),
         bar_chart(_select(counts, "instances", "mix"), "instances per stage"),
         bar_chart(_select(counts, "bucket_tokens", "mix"), "tokens per stage:length bucket"),
+        "<h2>Stage compositions</h2>",
+        stage_composition_section(out, layout.STAGES) if out else "",
+        "<h2>Mixture ablation</h2>",
+        ablation_report_section(out) if out else "",
         "<h2>Counters</h2>",
         _table(sorted(metrics.items()), ["counter", "value"]),
         "<h2>Outputs</h2>",
@@ -124,5 +189,5 @@ def render_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapp
 def write_report(manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], out: str) -> str:
     path = layout.report_path(out)
     with FileSystems.create(path) as f:
-        f.write(render_report(manifest, timings, metrics).encode("utf-8"))
+        f.write(render_report(manifest, timings, metrics, out).encode("utf-8"))
     return path
