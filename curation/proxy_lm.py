@@ -104,7 +104,14 @@ def train_and_evaluate(
     torch.manual_seed(seed)
     model = _model(cfg).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
+    warmup = max(1, cfg.steps // 10)
+
+    def schedule(step: int) -> float:  # linear warm-up, then cosine decay to 10%
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.1 + 0.45 * (1 + math.cos(math.pi * (step - warmup) / max(1, cfg.steps - warmup)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
     data = corpus_bytes(train_texts)
     rng = np.random.default_rng(seed)
     model.train()
