@@ -1,7 +1,10 @@
 """The mixture ablation (``python -m pipelines.mix --ablation``) as a benchmark (issue 8).
 
     python benchmarks/mix_ablation.py [--device cpu|cuda] [--preset small|gpu|tiny] [--k 6] [--seeds 0,1]
-                                      [--steps N] [--megabytes 6] [--keep DIR]
+                                      [--steps N] [--megabytes 6] [--keep DIR] [--corpus-only] [--run DIR]
+
+The corpus is built from ~/.cache/curation-factory/corpora; for a machine without it (the GPU box) build the run
+directory here with ``--keep DIR --corpus-only`` and pass ``--run DIR/out`` there (it is ~3 MB of Parquet).
 
 On a real multilingual corpus whose domain groups differ in text (benchmarks/mix_corpus.py: manpages = code,
 Debian manuals = stem, fortunes = other), re-weighting the S2 recipe's domain groups. Reports, in one run:
@@ -37,12 +40,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tokens", type=int, default=400_000, help="token budget of each candidate shard")
     parser.add_argument("--megabytes", type=float, default=6.0)
     parser.add_argument("--keep", default=None)
+    parser.add_argument("--corpus-only", action="store_true", help="write the run directory and stop")
+    parser.add_argument("--run", default=None, help="an existing run directory (documents + annotations) to use")
     args = parser.parse_args(argv)
     preset = args.preset or ("small" if args.device == "cpu" else "gpu")
-    out = Path(args.keep or tempfile.mkdtemp(prefix="mix-ablation-")) / "out"
-    docs = build_docs(args.megabytes)
-    write_run(out, docs)
-    print(f"corpus: {len(docs):,} documents, {sum(d['n_tokens'] for d in docs):,} Qwen tokens; out {out}")
+    if args.run:
+        out = Path(args.run)
+        print(f"corpus: the run directory {out}")
+    else:
+        out = Path(args.keep or tempfile.mkdtemp(prefix="mix-ablation-")) / "out"
+        docs = build_docs(args.megabytes)
+        write_run(out, docs)
+        print(f"corpus: {len(docs):,} documents, {sum(d['n_tokens'] for d in docs):,} Qwen tokens; out {out}")
+        if args.corpus_only:
+            return
     overrides = [
         f"mix.ablation.k={args.k}",
         f"mix.ablation.proxy={preset}",
