@@ -33,7 +33,7 @@ from curation.mixture import (
     profile_merge,
 )
 from curation.tokens import QwenTokenCounter
-from schemas import SCHEMA_VERSION, SHARD_ROW, validate_record
+from schemas import SCHEMA_VERSION, SHARD_ROW, validate_table
 
 _NAMESPACE = "mixing"
 MANIFEST_NAME = "manifest.json"
@@ -214,13 +214,12 @@ class _WriteShardFn(beam.DoFn):
         (name, group), grouped = element
         rows = sorted(grouped, key=lambda r: (r["shuffle_key"], r["id"]))
         for piece, chunk in enumerate(split_rows(rows, self._spec)):
-            records = []
             comp: dict[str, Any] = {}
             for row in chunk:
-                record = {k: row.get(k) for k in self._schema.names}
-                records.append(validate_record(record, self._schema))
                 composition_add(comp, row)
-            table = pa.Table.from_pylist(records, schema=self._schema)
+            names = self._schema.names
+            table = pa.Table.from_pylist([{k: row.get(k) for k in names} for row in chunk], schema=self._schema)
+            validate_table(table, self._schema)  # types checked by Arrow on build; required fields here
             file_name = shard_file_name(group, piece)
             path = FileSystems.join(self._root, name, file_name)
             sink = pa.BufferOutputStream()
