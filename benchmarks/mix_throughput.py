@@ -129,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\n{'measurement':<{width}} | {'rate':>14} | ratio to limit")
     for name, rate, ratio in rows:
         print(f"{name:<{width}} | {rate:>14} | {ratio}")
-    print(f"\nmixing cores / tokenising once: {core / tok_rate:.3f} (long documents are re-tokenised to be cut)")
+    print(f"\nmixing cores / tokenising once: {core / tok_rate:.3f} (n_tokens comes from curation; only documents cut")
+    print("into sequence-length pieces are tokenised again)")
     print(f"{n_tok:,} tokens; {n_rows:,} stage rows from the cores; S1 text written: {text_mb:.1f} MB")
     print(f"Beam wall: 1 worker {t_one:.1f} s, {args.workers} processes {t_many:.1f} s")
     print("\ndeterminism (sha256 of shards/<stage>/manifest.json):")

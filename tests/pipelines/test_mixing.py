@@ -14,6 +14,7 @@ import pytest
 from curation.mixture import edu_bucket, hash64
 from curation.tokens import QwenTokenCounter
 from pipelines import mix
+from pipelines.report import ablation_report_section, stage_composition_section
 from schemas import SHARD_ROW
 from tests.pipelines.mix_corpus import make_docs, write_run
 from tests.pipelines.parquet_rows import read_rows
@@ -167,3 +168,10 @@ def test_ablation_end_to_end_on_cpu(tmp_path, corpus):
     assert heldout and trained and not heldout & trained  # held out of every training shard
     report = (out / "ablation" / "report.html").read_text()
     assert report.count("<svg") >= 3 and "Predicted best" in report and "C02" in report
+    assert ablation_report_section(str(out)).count("<svg") >= 3  # the run report embeds it
+
+
+def test_run_report_plots_stage_compositions(runs):
+    section = stage_composition_section(str(runs[0]), ("S1", "S2", "S3"))
+    assert section.count("<svg") == 15  # language, domain, edu, length, source per stage
+    assert all(f"{s}: tokens by lang" in section for s in ("S1", "S2", "S3"))
