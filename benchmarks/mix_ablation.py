@@ -1,13 +1,14 @@
 """The mixture ablation (``python -m pipelines.mix --ablation``) as a benchmark (issue 8).
 
-    python benchmarks/mix_ablation.py [--device cpu|cuda] [--preset small|gpu|tiny] [--k 6] [--seeds 0,1]
+    python benchmarks/mix_ablation.py [--device cpu|cuda] [--preset small|gpu|tiny] [--k 8] [--base S1] [--seeds 0,1]
                                       [--steps N] [--megabytes 6] [--keep DIR] [--corpus-only] [--run DIR]
 
 The corpus is built from ~/.cache/curation-factory/corpora; for a machine without it (the GPU box) build the run
 directory here with ``--keep DIR --corpus-only`` and pass ``--run DIR/out`` there (it is ~3 MB of Parquet).
 
 On a real multilingual corpus whose domain groups differ in text (benchmarks/mix_corpus.py: manpages = code,
-Debian manuals = stem, fortunes = other), re-weighting the S2 recipe's domain groups. Reports, in one run:
+Debian manuals = stem, fortunes = other), re-weighting the domain groups of ``--base`` (S1 by default: in S2, whose
+edu threshold the fortunes do not reach, only two groups would be eligible). Reports, in one run:
 
 * time per proxy run (training + evaluation on every target set) on ``--device``, and training bytes/s;
 * rank stability of the candidates across two proxy seeds (Spearman of their objectives);
@@ -33,17 +34,18 @@ from pipelines.config import load_config
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--preset", default=None, help="proxy preset (default: small on cpu, gpu on cuda)")
-    parser.add_argument("--k", type=int, default=6)
+    parser.add_argument("--preset", default=None, help="proxy preset (default: tiny on cpu, gpu on cuda)")
+    parser.add_argument("--k", type=int, default=8)
+    parser.add_argument("--base", default="S1", help="recipe to re-weight (S1: all three domain groups are eligible)")
     parser.add_argument("--seeds", default="0,1")
-    parser.add_argument("--steps", type=int, default=None, help="override the preset's training steps")
+    parser.add_argument("--steps", type=int, default=None, help="override the preset's steps (cpu default: 300)")
     parser.add_argument("--tokens", type=int, default=400_000, help="token budget of each candidate shard")
     parser.add_argument("--megabytes", type=float, default=6.0)
     parser.add_argument("--keep", default=None)
     parser.add_argument("--corpus-only", action="store_true", help="write the run directory and stop")
     parser.add_argument("--run", default=None, help="an existing run directory (documents + annotations) to use")
     args = parser.parse_args(argv)
-    preset = args.preset or ("small" if args.device == "cpu" else "gpu")
+    preset = args.preset or ("tiny" if args.device == "cpu" else "gpu")
     if args.run:
         out = Path(args.run)
         print(f"corpus: the run directory {out}")
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             return
     overrides = [
         f"mix.ablation.k={args.k}",
+        f"mix.ablation.base={args.base}",
         f"mix.ablation.proxy={preset}",
         f"mix.ablation.seeds=[{args.seeds}]",
         f"mix.ablation.tokens={args.tokens}",
@@ -63,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
         "mix.ablation.eval_bytes=60000",
         "mix.ablation.min_target_bytes=20000",
     ]
+    if args.steps is None and args.device == "cpu" and preset == "tiny":
+        args.steps = 300
     if args.steps:
         overrides.append(f"mix.ablation.presets.{preset}.steps={args.steps}")
     config = load_config(None, overrides)

@@ -1,7 +1,8 @@
 """The mixture ablation behind ``python -m pipelines.mix --ablation`` (RegMix-style; config ``mix.ablation``).
 
 1. Candidates: K recipes = the base recipe with the ``dimension``'s group weights replaced by Dirichlet samples
-   around the base's (candidate 0 is the base), each with a small token budget.
+   around the base's (candidate 0 is the base), each with a small token budget. Only groups with eligible tokens
+   take part (a combine over the corpus finds them), so the weights regressed on are the mixture actually realised.
 2. One Beam job writes every candidate's shard (the same `BuildStageShards` as the stages) and the held-out target
    documents: a hash share of the corpus kept out of every candidate shard.
 3. A proxy LM per candidate (``curation.proxy_lm``; preset sizes in config, ``--device`` for a GPU), evaluated in
@@ -176,11 +177,13 @@ def run_ablation(
         raise ValueError(f"mix.ablation.base: {ab['base']!r} is not a stage ({sorted(recipes)})")
     base = recipes[ab["base"]]
     dim = ab["dimension"]
+    natural = natural_weights(config, beam_argv, base, dim, use_annotations)  # also: which values exist at all
     balance = base.balanced.get(dim)
+    base_weights = natural
     if balance is not None and balance.method == "weights":
-        base_weights = normalise(dict(balance.weights))
-    else:
-        base_weights = natural_weights(config, beam_argv, base, dim, use_annotations)
+        given = {v: balance.weights.get(v, balance.weights.get("*", 0.0)) for v in natural}
+        if sum(given.values()) > 0:  # groups without eligible tokens get no share in any recipe: leave them out
+            base_weights = normalise(given)
     mixtures = candidates(base_weights, int(ab["k"]), float(ab["concentration"]), int(ab["seed"]))
     budget = int(float(ab["tokens"]))
     cands = [with_targets(base, dim, m, name=f"C{i:02d}", budget_tokens=budget) for i, m in enumerate(mixtures)]
