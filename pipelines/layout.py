@@ -49,8 +49,21 @@ def annotations_prefix(out: str, task: str) -> str:
     return _join(out, "annotations", task)
 
 
+def shards_dir(out: str) -> str:
+    """Stage shards live under ``<shards_dir>/<stage>/part-SSSSS-PPP.parquet`` with ``<stage>/manifest.json``."""
+    return _join(out, "shards")
+
+
 def shard_prefix(out: str, stage: str) -> str:
     return _join(out, "shards", stage, "part")
+
+
+def stage_manifest_path(out: str, stage: str) -> str:
+    return _join(out, "shards", stage, "manifest.json")
+
+
+def ablation_dir(out: str) -> str:
+    return _join(out, "ablation")
 
 
 def counts_path(out: str, pipeline: str) -> str:

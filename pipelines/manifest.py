@@ -101,4 +101,5 @@ def standard_outputs(out: str, tasks: Iterable[str]) -> dict[str, str]:
     }
     outputs.update({f"annotations.{t}": layout.pattern(layout.annotations_prefix(out, t)) for t in tasks})
     outputs.update({f"shards.{s}": layout.pattern(layout.shard_prefix(out, s)) for s in layout.STAGES})
+    outputs.update({f"shards.{s}.manifest": layout.stage_manifest_path(out, s) for s in layout.STAGES})
     return outputs

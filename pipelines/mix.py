@@ -1,6 +1,12 @@
-"""Mix: curated documents + education scores → instance-level stage shards (S1 general, S2 knowledge, S3 long).
+"""Mix: curated documents + annotations → shuffled, size-bounded stage shards (S1 general, S2 knowledge, S3 long)
+with a manifest per stage; ``--ablation`` runs the RegMix-style mixture ablation instead.
 
 python -m pipelines.mix [--config run.yaml] [--output out/] [--no-annotations] [Beam flags]
+python -m pipelines.mix --ablation [--device cpu|cuda] [--config run.yaml] [--output out/]
+
+Outputs: <output>/shards/<stage>/part-SSSSS-PPP.parquet, <output>/shards/<stage>/manifest.json,
+<output>/counts/mix.jsonl; with --ablation: <output>/ablation/ (candidate shards, held-out sets, results.json,
+report.html).
 """
 
 from __future__ import annotations
@@ -12,27 +18,30 @@ from collections.abc import Sequence
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from curation.mixture import stage_specs_from_config
+from curation.mixture import Recipe, is_heldout, recipes_from_config
 from pipelines import layout
-from pipelines.io import ReadRecords, WriteRecords
-from pipelines.metrics import WriteCounts, tally
-from pipelines.mixing import BuildStageShards
+from pipelines.io import ReadRecords
+from pipelines.metrics import WriteCounts
+from pipelines.mixing import BuildStageShards, ShardSpec, manifest_counts
 from pipelines.options import base_parser, beam_options, parse, setup_logging
-from schemas import ANNOTATION, DOCUMENT, SHARD_ROW
+from schemas import ANNOTATION, DOCUMENT
 
 log = logging.getLogger(__name__)
+TASKS = ("edu", "domain", "safety")
 
 
-def attach_edu(kv: tuple[str, dict]):
-    """CoGroupByKey result → each document once, with its edu score (None if unscored or failed) and, when a domain
-    table was joined, its mixture domain group (``stem`` / ``code`` / ``other``, what ``stages[].domains`` selects)."""
+def attach_annotations(kv: tuple[str, dict]):
+    """CoGroupByKey result → each document once with ``edu_score`` (None if unscored or failed), ``domain`` (the
+    mixture group ``stem`` / ``code`` / ``other`` of its topic) and ``safety_score`` (P(unsafe)) where annotated."""
     from annotators.tasks.domain import domain_group
 
     _, grouped = kv
-    scores = [a["score"] for a in grouped["edu"] if a["status"] == "ok" and a["score"] is not None]
-    topics = [a["label"] for a in grouped.get("domain", ()) if a["status"] == "ok" and a["label"] is not None]
+    ok = {task: [a for a in grouped.get(task, ()) if a["status"] == "ok"] for task in TASKS}
+    scores = [a["score"] for a in ok["edu"] if a["score"] is not None]
+    topics = [a["label"] for a in ok["domain"] if a["label"] is not None]
+    unsafe = [a["score"] for a in ok["safety"] if a["score"] is not None]
     for doc in grouped["docs"]:
-        out = {**doc, "edu_score": scores[0] if scores else None}
+        out = {**doc, "edu_score": scores[0] if scores else None, "safety_score": unsafe[0] if unsafe else None}
         if topics:
             out["domain"] = domain_group(topics[0])
         yield out
@@ -45,50 +54,65 @@ def _has_files(pattern: str) -> bool:
         return False
 
 
-def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = True) -> dict[str, beam.PCollection]:
-    out = config["run"]["output"]
-    stages = stage_specs_from_config(config["mix"]["stages"])
+def read_annotated(pipeline: beam.Pipeline, out: str, use_annotations: bool = True) -> beam.PCollection:
+    """Kept documents of a run joined with whichever of its edu / domain / safety annotation tables exist."""
     docs = pipeline | "ReadDocuments" >> ReadRecords(layout.pattern(layout.documents_prefix(out)), DOCUMENT)
+    tables = {}
     if use_annotations:
-        edu = pipeline | "ReadEdu" >> ReadRecords(layout.pattern(layout.annotations_prefix(out, "edu")), ANNOTATION)
-        joined = {
-            "docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["id"], d)),
-            "edu": edu | "KeyEdu" >> beam.Map(lambda a: (a["id"], a)),
-        }
-        domain_pattern = layout.pattern(layout.annotations_prefix(out, "domain"))
-        if _has_files(domain_pattern):
-            domain = pipeline | "ReadDomain" >> ReadRecords(domain_pattern, ANNOTATION)
-            joined["domain"] = domain | "KeyDomain" >> beam.Map(lambda a: (a["id"], a))
-        docs = joined | "JoinEdu" >> beam.CoGroupByKey() | "AttachEdu" >> beam.FlatMap(attach_edu)
-    else:
-        docs = docs | "NoEdu" >> beam.Map(lambda d: {**d, "edu_score": None})
-    shards = docs | "BuildStageShards" >> BuildStageShards(stages, seed=int(config["mix"].get("seed", 0)))
-    counts = []
-    for name, rows in shards.items():
-        rows | f"Write_{name}" >> WriteRecords(layout.shard_prefix(out, name), SHARD_ROW)
-        counts.append(tally(rows, f"CountInstances_{name}", lambda r: ("mix", "instances", r["stage"])))
-        counts.append(
-            rows | f"CountTokens_{name}" >> beam.Map(lambda r: (("mix", "tokens", r["stage"]), r["n_tokens"]))
-        )
-        counts.append(
-            rows
-            | f"CountBucketTokens_{name}"
-            >> beam.Map(
-                lambda r: (("mix", "bucket_tokens", f"{r['stage']}:{r['length_bucket'] or '-'}"), r["n_tokens"])
-            )
-        )
-    counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(layout.counts_path(out, "mix"))
-    return shards
+        for task in TASKS:
+            pattern = layout.pattern(layout.annotations_prefix(out, task))
+            if _has_files(pattern):
+                rows = pipeline | f"Read_{task}" >> ReadRecords(pattern, ANNOTATION)
+                tables[task] = rows | f"Key_{task}" >> beam.Map(lambda a: (a["id"], a))
+    if not tables:
+        return docs | "NoAnnotations" >> beam.Map(lambda d: {**d, "edu_score": None, "safety_score": None})
+    joined = {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["id"], d)), **tables}
+    return joined | "JoinAnnotations" >> beam.CoGroupByKey() | "Attach" >> beam.FlatMap(attach_annotations)
+
+
+def mix_recipes(config: dict) -> tuple[Recipe, ...]:
+    mix = config["mix"]
+    return recipes_from_config(mix["stages"], seed=int(mix.get("seed", 0)))
+
+
+def heldout_share(config: dict) -> tuple[float, int]:
+    ablation = config["mix"].get("ablation") or {}
+    return float(ablation.get("heldout_share", 0.0)), int(ablation.get("seed", config["mix"].get("seed", 0)))
+
+
+def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = True) -> beam.PCollection:
+    """The stage shards of a run; with ``mix.exclude_heldout`` the ablation's held-out documents stay out of them."""
+    out = config["run"]["output"]
+    docs = read_annotated(pipeline, out, use_annotations)
+    if config["mix"].get("exclude_heldout"):
+        share, seed = heldout_share(config)
+        docs = docs | "DropHeldOut" >> beam.Filter(lambda d: not is_heldout(d["id"], share, seed))
+    spec = ShardSpec.from_config(config["mix"].get("shards"))
+    manifests = docs | "BuildStageShards" >> BuildStageShards(mix_recipes(config), layout.shards_dir(out), spec)
+    (
+        manifests
+        | "ManifestCounts" >> beam.FlatMap(manifest_counts)
+        | "WriteCounts" >> WriteCounts(layout.counts_path(out, "mix"))
+    )
+    return manifests
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
     setup_logging()
     parser = base_parser(__doc__)
-    parser.add_argument("--no-annotations", action="store_true", help="mix without education scores")
+    parser.add_argument("--no-annotations", action="store_true", help="mix without education/domain/safety labels")
+    parser.add_argument("--ablation", action="store_true", help="run the mixture ablation (mix.ablation in config)")
+    parser.add_argument("--device", default=None, help="--ablation: torch device of the proxy models (cpu, cuda)")
     args, config, beam_argv = parse(parser, argv)
+    if args.ablation:
+        from pipelines.ablation import run_ablation
+
+        result = run_ablation(config, beam_argv, device=args.device, use_annotations=not args.no_annotations)
+        print(f"ablation: predicted best {result['predicted_best']['weights']} → {result['report']}")
+        return config
     with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
         build_mix(pipeline, config, use_annotations=not args.no_annotations)
-    log.info("mix: wrote %s", layout.shard_prefix(config["run"]["output"], "*"))
+    log.info("mix: wrote %s", layout.shards_dir(config["run"]["output"]))
     return config
 
 

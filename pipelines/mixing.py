@@ -1,35 +1,78 @@
-"""Beam transform: curated, annotated documents -> per-stage pretraining instances (ShardRow dicts).
+"""Beam transforms: curated, annotated documents -> shuffled, size-bounded Parquet shards + a manifest per stage.
 
-Every decision is per document (`curation.mixture.instance_rows`); the only corpus-wide state is the eligible token
-total per (stage, length bucket), a dict of a few entries handed to workers as a side input. Documents themselves are
-never gathered on one worker.
+Every decision is per document (`curation.mixture`); the corpus-wide state is each recipe's per-cell weight
+histogram, summed by a combiner (lifted: partial sums on every worker) and turned into a plan that workers get as a
+side input. Rows are spread over N shard groups by ``hash(seed, recipe, id, chunk, copy)``; each group is one
+GroupByKey value, written sorted by that hash (a shuffle) and split into files at the row / byte bounds, with
+deterministic names ``part-SSSSS-PPP.parquet``. The manifest is a combine over the written files' statistics, so it
+adds up to the shards' contents by construction. Documents are never gathered on one worker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.utils.shared import Shared
 
 from curation.mixture import (
-    StageSpec,
-    bucket_rates,
-    doc_bucket,
-    eligible,
-    instance_rate,
+    Recipe,
+    composition_add,
+    composition_merge,
     instance_rows,
-    stage_tokens,
-    summary_accumulator,
-    summary_add,
-    summary_finish,
-    summary_merge,
+    make_plan,
+    profile_item,
+    profile_merge,
 )
 from curation.tokens import QwenTokenCounter
+from schemas import SCHEMA_VERSION, SHARD_ROW, validate_table
 
 _NAMESPACE = "mixing"
+MANIFEST_NAME = "manifest.json"
+
+
+@dataclass(frozen=True)
+class ShardSpec:
+    """Bounds of one shard file (whichever is hit first) and the output format."""
+
+    max_rows: int = 100_000
+    max_bytes: int = 512 << 20  # uncompressed text (+ token ids) bytes
+    fill: float = 0.8  # groups are planned at this share of the bounds, so few spill into a second file
+    pretokenize: bool = False
+    compression: str = "zstd"
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any] | None) -> ShardSpec:
+        cfg = dict(cfg or {})
+        unknown = set(cfg) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"mix.shards: unknown key(s) {sorted(unknown)}")
+        spec = cls(**cfg)
+        if spec.max_rows < 1 or spec.max_bytes < 1 or not 0 < spec.fill <= 1:
+            raise ValueError("mix.shards: max_rows, max_bytes >= 1 and 0 < fill <= 1")
+        return spec
+
+
+def shard_schema(spec: ShardSpec) -> pa.Schema:
+    """Every shard has the full ShardRow columns; ``token_ids`` is null unless ``pretokenize`` is on."""
+    return SHARD_ROW
+
+
+def n_shard_groups(plan: Mapping[str, Any], spec: ShardSpec) -> int:
+    """Shard groups for a plan: enough that a group is expected at ``fill`` × the byte and row bounds."""
+    cells = plan["cells"].values()
+    exp_bytes = sum(c["expected_bytes"] for c in cells) * (3 if spec.pretokenize else 1)
+    exp_rows = sum(c["docs"] * c["expected_tokens"] / c["tokens"] for c in cells if c["tokens"])
+    by_bytes = math.ceil(exp_bytes / (spec.max_bytes * spec.fill))
+    return max(1, by_bytes, math.ceil(exp_rows / (spec.max_rows * spec.fill)))
 
 
 class _CountTokensFn(beam.DoFn):
@@ -50,88 +93,264 @@ class _CountTokensFn(beam.DoFn):
             yield doc if doc.get("n_tokens") is not None else {**doc, "n_tokens": next(counts)}
 
 
-def _bucket_tokens(doc: dict[str, Any], stages: Sequence[StageSpec]) -> Iterable[tuple[tuple[str, str], int]]:
-    for spec in stages:
-        if spec.buckets and eligible(doc, spec):
-            yield (spec.name, doc_bucket(doc["n_tokens"], spec)), stage_tokens(doc["n_tokens"], spec)
+class CountTokens(beam.PTransform):
+    """Documents -> the same documents with ``n_tokens`` (Qwen tokenizer) filled in where missing."""
+
+    def __init__(self, shared: Shared | None = None) -> None:
+        super().__init__()
+        self._shared = shared or Shared()
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        return (
+            docs
+            | "BatchForTokens" >> beam.BatchElements(min_batch_size=8, max_batch_size=256)
+            | "CountTokens" >> beam.ParDo(_CountTokensFn(self._shared))
+        )
+
+
+class ProfilesFn(beam.CombineFn):
+    """``(recipe, cell, profile)`` -> ``{recipe: {cell: profile}}``: a few hundred integers per recipe."""
+
+    def create_accumulator(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def add_input(self, acc: dict[str, dict[str, Any]], item: tuple[str, str, dict]) -> dict[str, dict[str, Any]]:
+        name, cell, profile = item
+        profile_merge(acc.setdefault(name, {}).setdefault(cell, {}), profile)
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for acc in accs:
+            for name, cells in acc.items():
+                for cell, profile in cells.items():
+                    profile_merge(out.setdefault(name, {}).setdefault(cell, {}), profile)
+        return out
+
+    def extract_output(self, acc: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return acc
+
+
+def _profile_items(doc: dict[str, Any], recipes: Sequence[Recipe]) -> Iterable[tuple[str, str, dict]]:
+    for recipe in recipes:
+        item = profile_item(doc, recipe)
+        if item is not None:
+            yield recipe.name, item[0], item[1]
+
+
+def make_plans(profiles: Mapping[str, Any], recipes: Sequence[Recipe], spec: ShardSpec) -> dict[str, dict]:
+    """Every recipe's plan (an empty one when nothing is eligible) with its number of shard groups."""
+    plans = {}
+    for recipe in recipes:
+        plan = make_plan(recipe, profiles.get(recipe.name, {}))
+        plan["shard_groups"] = n_shard_groups(plan, spec)
+        plans[recipe.name] = plan
+    return plans
 
 
 class _InstanceRowsFn(beam.DoFn):
-    """Emits every stage's instances of a document, tagged by stage name."""
+    """A document -> ``((recipe, group), row)`` for each of its instances in every recipe."""
 
-    def __init__(self, stages: Sequence[StageSpec], seed: int, shared: Shared) -> None:
-        self._stages = tuple(stages)
-        self._seed = seed
+    def __init__(self, recipes: Sequence[Recipe], spec: ShardSpec, shared: Shared) -> None:
+        self._recipes = tuple(recipes)
+        self._spec = spec
         self._shared = shared
-        self._instances = {s.name: Metrics.counter(_NAMESPACE, f"{s.name}_instances") for s in stages}
-        self._tokens = {s.name: Metrics.counter(_NAMESPACE, f"{s.name}_tokens") for s in stages}
+        self._rows = {r.name: Metrics.counter(_NAMESPACE, f"{r.name}_instances") for r in recipes}
+        self._tokens = {r.name: Metrics.counter(_NAMESPACE, f"{r.name}_tokens") for r in recipes}
 
     def setup(self) -> None:
         self._counter = self._shared.acquire(QwenTokenCounter)
-        self._totals_seen: object = None
-        self._rates: dict[str, dict[str, float]] = {}
 
-    def _stage_rates(self, totals: dict[tuple[str, str], int]) -> dict[str, dict[str, float]]:
-        if totals is not self._totals_seen:  # the side input object is the same for a whole bundle / window
-            self._rates = {
-                spec.name: bucket_rates({b: t for (s, b), t in totals.items() if s == spec.name}, spec)
-                for spec in self._stages
-                if spec.buckets
-            }
-            self._totals_seen = totals
-        return self._rates
+    def process(self, doc: dict[str, Any], plans: dict[str, dict]) -> Iterable[tuple[tuple[str, int], dict]]:
+        for recipe in self._recipes:
+            plan = plans[recipe.name]
+            rows = instance_rows(doc, recipe, plan, self._counter)
+            if rows and self._spec.pretokenize:
+                ids = self._counter.encoding.encode_ordinary_batch([r["text"] for r in rows])
+                rows = [{**row, "token_ids": t} for row, t in zip(rows, ids, strict=True)]
+            for row in rows:
+                self._rows[recipe.name].inc()
+                self._tokens[recipe.name].inc(row["n_tokens"])
+                yield (recipe.name, row["shuffle_key"] % plan["shard_groups"]), row
 
-    def process(self, doc: dict[str, Any], totals: dict[tuple[str, str], int]) -> Iterable[Any]:
-        rates = self._stage_rates(totals)
-        for spec in self._stages:
-            rate = instance_rate(doc, spec, rates.get(spec.name, {})) if eligible(doc, spec) else 0.0
-            for row in instance_rows(doc, spec, rate, self._seed, self._counter):
-                self._instances[spec.name].inc()
-                self._tokens[spec.name].inc(row["n_tokens"])
-                yield beam.pvalue.TaggedOutput(spec.name, row)
+
+def _row_bytes(row: Mapping[str, Any]) -> int:
+    return len(row["text"].encode("utf-8")) + 4 * len(row.get("token_ids") or ()) + 256
+
+
+def split_rows(rows: list[dict[str, Any]], spec: ShardSpec) -> list[list[dict[str, Any]]]:
+    """Consecutive files of at most ``max_rows`` rows and ``max_bytes`` bytes (a single larger row gets a file)."""
+    files: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for row in rows:
+        n = _row_bytes(row)
+        if current and (len(current) >= spec.max_rows or size + n > spec.max_bytes):
+            files.append(current)
+            current, size = [], 0
+        current.append(row)
+        size += n
+    if current:
+        files.append(current)
+    return files
+
+
+def shard_file_name(group: int, piece: int) -> str:
+    return f"part-{group:05d}-{piece:03d}.parquet"
+
+
+class _WriteShardFn(beam.DoFn):
+    """One shard group -> Parquet files in shuffled order; yields ``(recipe, file statistics)``."""
+
+    def __init__(self, root: str, spec: ShardSpec) -> None:
+        self._root = root
+        self._spec = spec
+        self._files = Metrics.counter(_NAMESPACE, "shard_files")
+
+    def setup(self) -> None:
+        self._schema = shard_schema(self._spec)
+
+    def process(self, element: tuple[tuple[str, int], Iterable[dict]]) -> Iterable[tuple[str, dict]]:
+        (name, group), grouped = element
+        rows = sorted(grouped, key=lambda r: (r["shuffle_key"], r["id"]))
+        for piece, chunk in enumerate(split_rows(rows, self._spec)):
+            comp: dict[str, Any] = {}
+            for row in chunk:
+                composition_add(comp, row)
+            names = self._schema.names
+            table = pa.Table.from_pylist([{k: row.get(k) for k in names} for row in chunk], schema=self._schema)
+            validate_table(table, self._schema)  # types checked by Arrow on build; required fields here
+            file_name = shard_file_name(group, piece)
+            path = FileSystems.join(self._root, name, file_name)
+            sink = pa.BufferOutputStream()
+            pq.write_table(table, sink, compression=self._spec.compression)
+            data = sink.getvalue().to_pybytes()
+            with FileSystems.create(path) as f:
+                f.write(data)
+            self._files.inc()
+            yield (
+                name,
+                {
+                    "path": file_name,
+                    "rows": comp["rows"],
+                    "tokens": comp["tokens"],
+                    "bytes": len(data),
+                    "composition": comp,
+                },
+            )
+
+
+class StatsFn(beam.CombineFn):
+    """Per-file statistics -> per recipe: the sorted file list and the summed composition."""
+
+    def create_accumulator(self) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def add_input(self, acc: dict[str, dict[str, Any]], item: tuple[str, dict]) -> dict[str, dict[str, Any]]:
+        name, stats = item
+        entry = acc.setdefault(name, {"files": [], "composition": {}})
+        entry["files"].append({k: stats[k] for k in ("path", "rows", "tokens", "bytes")})
+        entry["composition"] = composition_merge([entry["composition"], stats["composition"]])
+        return acc
+
+    def merge_accumulators(self, accs: Iterable[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for acc in accs:
+            for name, entry in acc.items():
+                into = out.setdefault(name, {"files": [], "composition": {}})
+                into["files"].extend(entry["files"])
+                into["composition"] = composition_merge([into["composition"], entry["composition"]])
+        return out
+
+    def extract_output(self, acc: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        return acc
+
+
+def stage_manifest(recipe: Recipe, plan: Mapping[str, Any], stats: Mapping[str, Any] | None, spec: ShardSpec) -> dict:
+    """The trainer-facing manifest of one stage: recipe, plan, totals, tokens by breakdown, the shard list."""
+    stats = stats or {"files": [], "composition": {}}
+    comp = composition_merge([stats["composition"]])
+    return {
+        "stage": recipe.name,
+        "recipe_id": recipe.recipe_id,
+        "recipe": recipe.to_json(),
+        "schema_version": SCHEMA_VERSION,
+        "tokenizer": QwenTokenCounter.name,
+        "seq_len": recipe.seq_len,
+        "pretokenized": spec.pretokenize,
+        "columns": shard_schema(spec).names,
+        "shard_bounds": {"max_rows": spec.max_rows, "max_bytes": spec.max_bytes},
+        "totals": {
+            "rows": comp["rows"],
+            "tokens": comp["tokens"],
+            "upsampled_rows": comp["upsampled_rows"],
+            "files": len(stats["files"]),
+            "bytes": sum(f["bytes"] for f in stats["files"]),
+        },
+        "budget_tokens": plan["budget_tokens"],
+        "shortfall_tokens": max(0, plan["budget_tokens"] - comp["tokens"]),
+        "tokens_by": comp["tokens_by"],
+        "plan": {k: v for k, v in plan.items() if k not in ("recipe", "recipe_id")},
+        "shards": sorted(stats["files"], key=lambda f: f["path"]),
+    }
+
+
+def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
+    return (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _write_manifests(
+    stats: Mapping[str, Any], plans: Mapping[str, Any], recipes: Sequence[Recipe], root: str, spec: ShardSpec
+) -> Iterable[dict]:
+    for recipe in recipes:
+        manifest = stage_manifest(recipe, plans[recipe.name], stats.get(recipe.name), spec)
+        with FileSystems.create(FileSystems.join(root, recipe.name, MANIFEST_NAME)) as f:
+            f.write(manifest_bytes(manifest))
+        yield manifest
 
 
 class BuildStageShards(beam.PTransform):
-    """Documents (with ``edu_score``; ``n_tokens`` may be None) -> ``{stage_name: PCollection[ShardRow dict]}``."""
+    """Documents (``edu_score``, ``domain``, ``safety_score`` joined; ``n_tokens`` may be None) -> shards under
+    ``<root>/<recipe>/part-*.parquet`` + ``<root>/<recipe>/manifest.json``; returns the manifests (one per recipe)."""
 
-    def __init__(self, stages: Sequence[StageSpec], seed: int = 0) -> None:
+    def __init__(self, recipes: Sequence[Recipe], root: str, spec: ShardSpec | None = None) -> None:
         super().__init__()
-        names = [s.name for s in stages]
+        names = [r.name for r in recipes]
         if not names or len(set(names)) != len(names):
-            raise ValueError(f"need distinct stage names, got {names}")
-        self._stages = tuple(stages)
-        self._seed = seed
+            raise ValueError(f"need distinct recipe names, got {names}")
+        self._recipes = tuple(recipes)
+        self._root = root
+        self._spec = spec or ShardSpec()
 
-    def expand(self, docs: beam.PCollection) -> dict[str, beam.PCollection]:
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
         shared = Shared()  # one tokenizer per worker process, used by both DoFns
-        counted = (
-            docs
-            | "BatchForTokens" >> beam.BatchElements(min_batch_size=8, max_batch_size=256)
-            | "CountTokens" >> beam.ParDo(_CountTokensFn(shared))
-        )
-        totals = (
+        counted = docs | "Tokens" >> CountTokens(shared)
+        plans = (
             counted
-            | "BucketTokens" >> beam.FlatMap(_bucket_tokens, self._stages)
-            | "SumBucketTokens" >> beam.CombinePerKey(sum)
+            | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
+            | "SumProfiles" >> beam.CombineGlobally(ProfilesFn())
+            | "Plans" >> beam.Map(make_plans, self._recipes, self._spec)
         )
-        names = [s.name for s in self._stages]
-        rows = counted | "InstanceRows" >> beam.ParDo(
-            _InstanceRowsFn(self._stages, self._seed, shared), totals=beam.pvalue.AsDict(totals)
-        ).with_outputs(*names)
-        return {name: rows[name] for name in names}
+        stats = (
+            counted
+            | "InstanceRows"
+            >> beam.ParDo(_InstanceRowsFn(self._recipes, self._spec, shared), plans=beam.pvalue.AsSingleton(plans))
+            | "GroupIntoShards" >> beam.GroupByKey()
+            | "WriteShards" >> beam.ParDo(_WriteShardFn(self._root, self._spec))
+            | "SumStats" >> beam.CombineGlobally(StatsFn())
+        )
+        return stats | "WriteManifests" >> beam.FlatMap(
+            _write_manifests, beam.pvalue.AsSingleton(plans), self._recipes, self._root, self._spec
+        )
 
 
-class MixtureSummaryFn(beam.CombineFn):
-    """`curation.mixture.mixture_summary` as a combiner: per-stage / bucket / language token counts of ShardRows."""
-
-    def create_accumulator(self) -> dict[str, Any]:
-        return summary_accumulator()
-
-    def add_input(self, acc: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
-        return summary_add(acc, row)
-
-    def merge_accumulators(self, accs: Iterable[dict[str, Any]]) -> dict[str, Any]:
-        return summary_merge(accs)
-
-    def extract_output(self, acc: dict[str, Any]) -> dict[str, Any]:
-        return summary_finish(acc)
+def manifest_counts(manifest: Mapping[str, Any]) -> Iterable[tuple[tuple[str, str, str], int]]:
+    """Counts for the run report (``counts/mix.jsonl``) from a stage manifest."""
+    stage = manifest["stage"]
+    yield ("mix", "instances", stage), manifest["totals"]["rows"]
+    yield ("mix", "tokens", stage), manifest["totals"]["tokens"]
+    yield ("mix", "shortfall_tokens", stage), manifest["shortfall_tokens"]
+    for name, table in manifest["tokens_by"].items():
+        for key, tokens in table.items():
+            outcome = "bucket_tokens" if name == "length" else f"{name}_tokens"
+            yield ("mix", outcome, f"{stage}:{key}"), tokens

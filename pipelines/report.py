@@ -20,7 +20,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.ok{color:#1a7f37}.bad{c
 svg text{font:12px system-ui,sans-serif}"""
 
 
-def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") -> str:
+def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "", fmt: str = "{:,.0f}") -> str:
     """A horizontal bar chart as inline SVG."""
     if not items:
         return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
@@ -37,7 +37,7 @@ def bar_chart(items: Sequence[tuple[str, float]], title: str, unit: str = "") ->
         w = max(1.0, (width - label_w - 90) * value / top)
         parts.append(f'<text x="{label_w - 6}" y="{y + 13}" text-anchor="end">{html.escape(label[:34])}</text>')
         parts.append(f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" fill="{BAR}"/>')
-        parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 13}">{value:,.0f}{unit}</text>')
+        parts.append(f'<text x="{label_w + w + 5:.1f}" y="{y + 13}">{html.escape(fmt.format(value))}{unit}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -70,6 +70,34 @@ def histogram(items: Sequence[tuple[str, float]], title: str, xlabel: str = "") 
         parts.append(f"<text {anchor}>{html.escape(label[:12])}</text>")
     if xlabel:
         parts.append(f'<text x="{width / 2:.0f}" y="{height - 6}" text-anchor="middle">{html.escape(xlabel)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def scatter_plot(points: Sequence[tuple[float, float, str]], title: str, x_label: str, y_label: str) -> str:
+    """Labelled points with the y = x diagonal, as inline SVG (predicted vs measured)."""
+    if not points:
+        return f"<p><em>{html.escape(title)}: nothing to plot</em></p>"
+    size, pad = 420, 50
+    values = [v for x, y, _ in points for v in (x, y)]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    lo, hi = lo - 0.05 * span, hi + 0.05 * span
+
+    def pos(v: float, flip: bool = False) -> float:
+        frac = (v - lo) / (hi - lo)
+        return pad + (1 - frac if flip else frac) * (size - 2 * pad)
+
+    parts = [f'<svg width="{size}" height="{size + 20}" role="img" aria-label="{html.escape(title)}">',
+             f'<text x="0" y="14" font-weight="bold">{html.escape(title)}</text>',
+             f'<line x1="{pos(lo)}" y1="{pos(lo, True)}" x2="{pos(hi)}" y2="{pos(hi, True)}" stroke="#bbb"/>',
+             f'<text x="{size / 2}" y="{size - 10}" text-anchor="middle">{html.escape(x_label)} '
+             f"({lo:.3f} … {hi:.3f})</text>",
+             f'<text x="12" y="{size / 2}" transform="rotate(-90 12 {size / 2})" text-anchor="middle">'
+             f"{html.escape(y_label)}</text>"]  # fmt: skip
+    for x, y, label in points:
+        parts.append(f'<circle cx="{pos(x):.1f}" cy="{pos(y, True):.1f}" r="4" fill="{BAR}"/>')
+        parts.append(f'<text x="{pos(x) + 6:.1f}" y="{pos(y, True) - 4:.1f}">{html.escape(label)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -125,10 +153,47 @@ def token_budgets(counts: Sequence[Mapping], config: Mapping) -> list[tuple[str,
     """(stage, tokens written, token budget or None) for every mixture stage (budget keys of ``mix.stages[]``)."""
     written = {r["reason"]: r["count"] for r in counts if r["outcome"] == "tokens" and r["stage"] == "mix"}
     rows = []
-    for spec in (config.get("mix") or {}).get("stages") or []:
+    stages = (config.get("mix") or {}).get("stages") or {}
+    specs = (
+        [{"name": k, **(v or {})} for k, v in stages.items() if v is not None]
+        if isinstance(stages, Mapping)
+        else stages
+    )
+    for spec in specs:
         budget = next((spec[k] for k in ("token_budget", "budget_tokens", "tokens") if spec.get(k) is not None), None)
         rows.append((spec["name"], float(written.get(spec["name"], 0)), None if budget is None else float(budget)))
     return rows
+
+
+def stage_composition_section(out: str, stages: Sequence[str]) -> str:
+    """Tokens by language / domain / education / length / source per stage, from the stage manifests."""
+    parts = []
+    for stage in stages:
+        path = layout.stage_manifest_path(out, stage)
+        if not FileSystems.exists(path):
+            continue
+        with FileSystems.open(path) as f:
+            m = json.loads(f.read())
+        t = m["totals"]
+        parts.append(
+            f"<h3>{html.escape(stage)} ({html.escape(m['recipe_id'])})</h3><p>{t['tokens']:,} tokens in {t['rows']:,} "
+            f"rows, {t['files']} files ({t['upsampled_rows']:,} upsampled rows); budget {m['budget_tokens']:,}, "
+            f"shortfall {m['shortfall_tokens']:,}</p>"
+        )
+        for name in ("lang", "domain", "edu", "length", "source"):
+            items = sorted(m["tokens_by"].get(name, {}).items(), key=lambda kv: -kv[1])[:30]
+            parts.append(bar_chart(items, f"{stage}: tokens by {name}"))
+    return "\n".join(parts) or "<p><em>no stage manifests</em></p>"
+
+
+def ablation_report_section(out: str) -> str:
+    path = FileSystems.join(layout.ablation_dir(out), "results.json")
+    if not FileSystems.exists(path):
+        return "<p><em>no ablation run (python -m pipelines.mix --ablation)</em></p>"
+    from pipelines.ablation import ablation_section
+
+    with FileSystems.open(path) as f:
+        return ablation_section(json.loads(f.read()))
 
 
 def _select(counts: Sequence[Mapping], outcome: str, stage: str | None = None) -> list[tuple[str, float]]:
@@ -168,7 +233,11 @@ def dedup_curve_section(config_json: str) -> str:
 
 
 def render_report(
-    manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], stages: Mapping | None = None
+    manifest: Mapping,
+    timings: Mapping[str, float],
+    metrics: Mapping[str, int],
+    stages: Mapping | None = None,
+    out: str | None = None,
 ) -> str:
     counts = manifest["counts"]
     totals = manifest["totals"]
@@ -210,6 +279,10 @@ def render_report(
         bar_chart(_select(counts, "tokens", "mix"), "Qwen tokens per stage", ""),
         bar_chart(_select(counts, "instances", "mix"), "instances per stage"),
         bar_chart(_select(counts, "bucket_tokens", "mix"), "tokens per stage:length bucket"),
+        "<h2>Stage compositions</h2>",
+        stage_composition_section(out, layout.STAGES) if out else "",
+        "<h2>Mixture ablation</h2>",
+        ablation_report_section(out) if out else "",
         "<h2>Counters</h2>",
         _table(sorted(metrics.items()), ["counter", "value"]),
         "<h2>Outputs</h2>",
@@ -237,5 +310,5 @@ def write_report(
 ) -> str:
     path = layout.report_path(out)
     with FileSystems.create(path) as f:
-        f.write(render_report(manifest, timings, metrics, stages).encode("utf-8"))
+        f.write(render_report(manifest, timings, metrics, stages, out).encode("utf-8"))
     return path

@@ -43,7 +43,7 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     "curate": ("curated/*.parquet", "dedup/index-*.parquet", "counts/curate.jsonl"),
     "annotate": ("annotations/*.parquet", "counts/annotate.jsonl"),
     "synth": ("synth/*.parquet", "synth/manifest.json", "counts/synth.jsonl"),
-    "mix": ("shards/*/*.parquet", "counts/mix.jsonl"),
+    "mix": ("shards/*/*.parquet", "shards/*/manifest.json", "counts/mix.jsonl"),
 }
 # Temporary directories Beam's file sinks leave behind when a job dies before finalize.
 TEMP_GLOBS = ("beam-temp-*/**", "*/beam-temp-*/**", "*/*/beam-temp-*/**")

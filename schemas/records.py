@@ -117,7 +117,13 @@ SHARD_ROW = _schema(
         _opt("lang", pa.string()),
         _req("source", pa.string()),
         _opt("edu_score", pa.float64()),
-        _opt("length_bucket", pa.string()),  # S3: 4k-16k | 16k-32k
+        _opt("length_bucket", pa.string()),  # S3: 4k-16k | 16k-32k; other stages: <512 | 512-2k | ... | >32k
+        _opt("recipe_id", pa.string()),  # stage name + hash of the recipe that drew it
+        _opt("domain", pa.string()),  # mixture group: stem | code | other
+        _opt("safety_score", pa.float64()),  # P(unsafe)
+        _opt("dedup_cluster_size", pa.int64()),
+        _opt("weight", pa.float64()),  # expected copies r(d) of the document in this stage
+        _opt("token_ids", pa.list_(pa.int32())),  # pre-tokenised output (mix.shards.pretokenize), Qwen ids
     ],
 )
 

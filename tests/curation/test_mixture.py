@@ -1,26 +1,35 @@
-"""Stage eligibility, length buckets, bucket rates and deterministic instance rows on real text."""
+"""Recipes, the instance weight formula, plans (balance, budget, epoch cap), deterministic copies, instance rows."""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import random
 from pathlib import Path
 
 import pytest
 
 import schemas
 from curation.mixture import (
-    DEFAULT_STAGES,
+    DEFAULT_RECIPES,
+    Balance,
     LengthBucket,
-    StageSpec,
+    Recipe,
+    WeightSpec,
     bucket_of,
-    bucket_rates,
+    cell_of,
+    composition_add,
+    composition_merge,
     doc_bucket,
     eligible,
-    instance_rate,
     instance_rows,
-    mixture_summary,
+    instance_weight,
+    is_heldout,
+    make_plan,
     n_copies,
-    stage_specs_from_config,
+    profile_item,
+    profile_merge,
+    recipes_from_config,
     stage_tokens,
 )
 from curation.tokens import QwenTokenCounter
@@ -28,7 +37,7 @@ from curation.tokens import QwenTokenCounter
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mixture"
 FAQ = (FIXTURES / "debian-faq.en.txt").read_text(encoding="utf-8")
 ZH = (FIXTURES / "ls.1.zh_CN.txt").read_text(encoding="utf-8")
-S1, S2, S3 = DEFAULT_STAGES
+S1, S2, S3 = DEFAULT_RECIPES
 
 
 @pytest.fixture(scope="module")
@@ -52,24 +61,51 @@ def make_doc(doc_id: str, text: str, counter: QwenTokenCounter, edu: float | Non
     return {**doc, "edu_score": edu, **extra}
 
 
-def test_default_stages_follow_the_qwen3_recipe():
-    assert [s.name for s in DEFAULT_STAGES] == ["S1", "S2", "S3"]
+def flat_plan(recipe: Recipe, docs: list[dict], alpha: float) -> dict:
+    """A plan giving every document of the recipe ``alpha`` x its weight (what make_plan computes from totals)."""
+    return {"recipe_id": recipe.recipe_id, "cells": {cell_of(d, recipe): {"alpha": alpha} for d in docs}}
+
+
+def plan_of(recipe: Recipe, docs: list[dict]) -> dict:
+    profiles: dict[str, dict] = {}
+    for doc in docs:
+        item = profile_item(doc, recipe)
+        if item:
+            profile_merge(profiles.setdefault(item[0], {}), item[1])
+    return make_plan(recipe, profiles)
+
+
+def realised(recipe: Recipe, docs: list[dict], plan: dict) -> list[tuple[dict, int]]:
+    """(doc, copies) as instance_rows would draw them, without cutting text (stage_tokens per copy)."""
+    from curation.mixture import expected_copies
+
+    out = []
+    for doc in docs:
+        rate = expected_copies(doc, recipe, plan)
+        out.append((doc, n_copies(doc["id"], rate, recipe.seed, recipe.name, recipe.max_epochs)))
+    return out
+
+
+def test_default_recipes_follow_the_qwen3_stages():
+    assert [s.name for s in DEFAULT_RECIPES] == ["S1", "S2", "S3"]
     assert (S1.seq_len, S2.seq_len, S3.seq_len) == (4096, 4096, 32768)
     assert S2.min_edu_score is not None and S1.min_edu_score is None
     assert {b.name: b.share for b in S3.buckets} == {"4k-16k": 0.25, "16k-32k": 0.75}
     assert S3.min_tokens == 4096 and not S3.chunk_long_docs
+    assert S3.balanced["length"].weights == {"4k-16k": 0.25, "16k-32k": 0.75} and "source" in S3.balanced
+    assert S2.balanced["domain"].weights["stem"] > S2.balanced["domain"].weights["other"]
 
 
 def test_eligibility_by_length_edu_score_and_domain():
     doc = {"id": "d", "n_tokens": 5000, "edu_score": 3.4}
     assert eligible(doc, S1) and eligible(doc, S2) and eligible(doc, S3)
-    assert not eligible({**doc, "edu_score": 2.9}, S2)
+    assert not eligible({**doc, "edu_score": 2.4}, S2)
     assert not eligible({**doc, "edu_score": None}, S2)
     assert eligible({**doc, "edu_score": None}, S1)
     assert not eligible({**doc, "n_tokens": 4095}, S3)
     assert eligible({**doc, "n_tokens": 100_000}, S3)  # windowed, not dropped
     assert not eligible({**doc, "n_tokens": 0}, S1)
-    stem = StageSpec("S2", 4096, min_edu_score=3.0, domains=("stem", "code"))
+    stem = Recipe("S2", 4096, min_edu_score=3.0, domains=("stem", "code"))
     assert not eligible(doc, stem)  # no domain annotation
     assert eligible({**doc, "domain": "code"}, stem)
     assert eligible({**doc, "meta": [("domain", "stem")]}, stem)  # a map column as pyarrow returns it
@@ -84,7 +120,7 @@ def test_length_buckets_and_their_bounds():
     ]  # fmt: skip
     assert bucket_of(5000, S1) is None
     assert doc_bucket(90_000, S3) == "16k-32k"  # windowed: sampled as its full-length first window
-    assert doc_bucket(90_000, StageSpec("X", 32768, buckets=S3.buckets)) is None  # chunked stage: its own length
+    assert doc_bucket(90_000, Recipe("X", 32768, buckets=S3.buckets)) is None  # chunked stage: its own length
     assert stage_tokens(3000, S1) == 3000 and stage_tokens(90_000, S1) == 90_000
     assert stage_tokens(20_000, S3) == 20_000
     assert stage_tokens(70_000, S3) == 2 * 32768  # remainder 4_464 is below the 16k-32k bucket
@@ -92,44 +128,125 @@ def test_length_buckets_and_their_bounds():
     assert stage_tokens(10**7, S3) == 4 * 32768  # max_windows
 
 
-def test_bucket_rates_hit_the_shares_in_expectation_on_skewed_totals():
-    for totals in ({"4k-16k": 9_000_000_000, "16k-32k": 1_000_000_000}, {"4k-16k": 120_000, "16k-32k": 8_000_000}):
-        rates = bucket_rates(totals, S3)
-        taken = {b: rates[b] * totals[b] for b in totals}
-        total = sum(taken.values())
-        assert taken["16k-32k"] / total == pytest.approx(0.75)
-        assert taken["4k-16k"] / total == pytest.approx(0.25)
-        assert max(rates.values()) == pytest.approx(1.0)  # the scarce bucket is taken whole ...
-        assert all(0 < r <= 1.0 for r in rates.values())  # ... the other downsampled, never above the cap
-    assert bucket_rates({"4k-16k": 9_000_000_000, "16k-32k": 1_000_000_000}, S3)["4k-16k"] == pytest.approx(1 / 27)
+def test_instance_weight_follows_the_documented_formula():
+    spec = WeightSpec(
+        edu_beta=0.7, edu_pivot=2.5, domain={"stem": 2.0}, lang={"fra_Latn": 0.5}, source={"web": 0.8},
+        length_pivot=100, length_gamma=0.5, dup_alpha=0.25, dup_cap=8, safety_max=0.9, safety_gamma=2.0,
+    )  # fmt: skip
+    doc = {"id": "d", "n_tokens": 25, "edu_score": 4.0, "domain": "stem", "lang": "fra_Latn", "source": "web",
+           "dedup_cluster_size": 20, "safety_score": 0.2}  # fmt: skip
+    expected = math.exp(0.7 * 1.5) * 2.0 * 0.5 * 0.8 * (25 / 100) ** 0.5 * 8**0.25 * 0.8**2.0
+    assert instance_weight(doc, spec) == pytest.approx(expected)
+    assert instance_weight({**doc, "safety_score": 0.95}, spec) == 0.0  # above safety_max: removed
+    assert instance_weight({**doc, "n_tokens": 400}, spec) == pytest.approx(expected * 2)  # length factor capped at 1
+    assert instance_weight({**doc, "edu_score": None}, spec) == pytest.approx(expected / math.exp(0.7 * 1.5))
+    assert instance_weight({**doc, "domain": "code"}, spec) == pytest.approx(expected / 2)  # default multiplier 1
+    assert instance_weight({"id": "x", "n_tokens": 5}, WeightSpec()) == 1.0
+    higher = [instance_weight({**doc, "edu_score": e}, spec) for e in (0, 1, 2, 3, 4, 5)]
+    assert higher == sorted(higher) and len(set(higher)) == 6
 
 
-def test_bucket_rates_with_upsampling_missing_buckets_and_errors():
-    up = StageSpec("S3", 32768, min_tokens=4096, buckets=S3.buckets, sample_rate=3.0, max_repeats=2)
-    rates = bucket_rates({"4k-16k": 1_000, "16k-32k": 1_000}, up)
-    assert rates["16k-32k"] == pytest.approx(2.0)  # capped at max_repeats, not sample_rate
-    assert rates["4k-16k"] == pytest.approx(2.0 / 3)
-    assert bucket_rates({"4k-16k": 5_000}, S3) == {"4k-16k": 1.0, "16k-32k": 1.0}
-    assert bucket_rates({}, S3) == {"4k-16k": 1.0, "16k-32k": 1.0}
-    assert bucket_rates({"4k-16k": 10, "16k-32k": 0}, S3)["4k-16k"] == 1.0
-    with pytest.raises(ValueError, match="unknown"):
-        bucket_rates({"8k": 10}, S3)
-
-
-def test_copies_are_deterministic_and_match_the_rate():
+def test_copies_are_deterministic_unbiased_and_capped():
     ids = [f"doc-{i}" for i in range(20_000)]
-    copies = [n_copies(i, S1, 0.3, seed=1) for i in ids]
-    assert copies == [n_copies(i, S1, 0.3, seed=1) for i in ids]
+    copies = [n_copies(i, 0.3, 1, "S1", 4) for i in ids]
+    assert copies == [n_copies(i, 0.3, 1, "S1", 4) for i in ids]  # same seed: identical
+    assert copies != [n_copies(i, 0.3, 2, "S1", 4) for i in ids]  # another seed: another draw
+    assert copies != [n_copies(i, 0.3, 1, "S2", 4) for i in ids]  # recipes draw independently
     assert sum(copies) / len(ids) == pytest.approx(0.3, abs=0.015)
-    assert copies != [n_copies(i, S1, 0.3, seed=2) for i in ids]
-    up = StageSpec("S2", 4096, max_repeats=3)
-    up_copies = [n_copies(i, up, 1.4, seed=1) for i in ids]
-    assert set(up_copies) == {1, 2}
-    assert sum(up_copies) / len(ids) == pytest.approx(1.4, abs=0.015)
-    assert {n_copies(i, up, 7.5, seed=1) for i in ids[:50]} == {3}  # capped at max_repeats
-    assert n_copies("x", S1, 0.0, seed=1) == 0
-    # stages draw independently
-    assert [n_copies(i, S1, 0.5, 1) for i in ids[:200]] != [n_copies(i, S2, 0.5, 1) for i in ids[:200]]
+    up = [n_copies(i, 1.4, 1, "S1", 4) for i in ids]
+    assert set(up) == {1, 2} and sum(up) / len(ids) == pytest.approx(1.4, abs=0.015)
+    assert {n_copies(i, 7.5, 1, "S1", 3) for i in ids[:100]} == {3}  # epoch cap
+    assert n_copies("x", 0.0, 1, "S1", 4) == 0
+
+
+def synthetic(n: int, seed: int, **kw) -> list[dict]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        doc = {
+            "id": f"d{i}", "text": "x" * 10, "source": rng.choice(["web", "web", "books"]),
+            "lang": rng.choice(["eng_Latn"] * 6 + ["fra_Latn"] * 3 + ["swh_Latn"]),
+            "domain": rng.choice(["stem", "code", "other", "other"]), "edu_score": rng.uniform(0, 5),
+            "n_tokens": kw.get("length", lambda r: r.randint(50, 4000))(rng), "dedup_cluster_size": rng.randint(1, 5),
+        }  # fmt: skip
+        docs.append(doc)
+    return docs
+
+
+def shares(pairs: list[tuple[dict, int]], key, recipe: Recipe) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for doc, copies in pairs:
+        out[key(doc)] = out.get(key(doc), 0) + copies * stage_tokens(doc["n_tokens"], recipe)
+    total = sum(out.values())
+    return {k: v / total for k, v in out.items()}
+
+
+def test_plan_hits_budget_and_group_weights_and_reports_shortfall():
+    docs = synthetic(4000, 0)
+    recipe = Recipe("S2", 4096, budget_tokens=3_000_000, weights=WeightSpec(edu_beta=0.5),
+                    balance={"domain": Balance("weights", {"stem": 0.5, "code": 0.3, "other": 0.2})})  # fmt: skip
+    plan = plan_of(recipe, docs)
+    assert plan["expected_tokens"] == pytest.approx(3_000_000, rel=1e-3) and plan["shortfall_tokens"] < 3000
+    drawn = realised(recipe, docs, plan)
+    got = shares(drawn, lambda d: d["domain"], recipe)
+    for group, want in {"stem": 0.5, "code": 0.3, "other": 0.2}.items():
+        assert got[group] == pytest.approx(want, abs=0.03)
+    total = sum(c * d["n_tokens"] for d, c in drawn)
+    assert total == pytest.approx(3_000_000, rel=0.03)
+    # instance weights act inside a group: high-edu documents are drawn more often
+    hi = [c for d, c in drawn if d["edu_score"] > 4]
+    lo = [c for d, c in drawn if d["edu_score"] < 1]
+    assert sum(hi) / len(hi) > 2 * sum(lo) / len(lo)
+    # a budget beyond what the cap allows: everything at max_epochs, the rest reported
+    big = Recipe("S1", 4096, budget_tokens=10**13, max_epochs=3)
+    big_plan = plan_of(big, docs)
+    eligible_tokens = sum(d["n_tokens"] for d in docs)
+    assert big_plan["expected_tokens"] == pytest.approx(3 * eligible_tokens, rel=1e-6)
+    assert big_plan["shortfall_tokens"] == pytest.approx(10**13 - 3 * eligible_tokens, rel=1e-6)
+    assert {c for _, c in realised(big, docs, big_plan)} == {3}
+
+
+def test_language_balance_by_temperature_and_unimax():
+    docs = synthetic(4000, 1)
+    raw = {}
+    for d in docs:
+        raw[d["lang"]] = raw.get(d["lang"], 0) + d["n_tokens"]
+    natural = {k: v / sum(raw.values()) for k, v in raw.items()}
+    temp = Recipe("S1", 4096, balance={"lang": Balance("temperature", temperature=3.0)})
+    plan = plan_of(temp, docs)
+    z = sum(v ** (1 / 3) for v in raw.values())
+    assert plan["target_shares"]["lang"] == pytest.approx({k: v ** (1 / 3) / z for k, v in raw.items()}, rel=1e-6)
+    got = shares(realised(temp, docs, plan), lambda d: d["lang"], temp)
+    assert got["swh_Latn"] > 2 * natural["swh_Latn"] and got["eng_Latn"] < natural["eng_Latn"]
+    budget = sum(raw.values())  # uniform would be 1/3 each; Swahili (10%) is capped at 2 epochs, the rest re-spread
+    uni = Recipe("S1", 4096, budget_tokens=budget, max_epochs=8, balance={"lang": Balance("unimax", max_epochs=2)})
+    t = plan_of(uni, docs)["target_shares"]["lang"]
+    assert t["swh_Latn"] * budget == pytest.approx(2 * raw["swh_Latn"], rel=1e-6)
+    assert t["fra_Latn"] == pytest.approx(t["eng_Latn"], rel=1e-6)
+    assert t["fra_Latn"] * budget == pytest.approx((budget - 2 * raw["swh_Latn"]) / 2, rel=1e-6)
+    assert sum(t.values()) == pytest.approx(1.0)
+
+
+def test_s3_length_split_and_source_mix_on_a_synthetic_length_corpus():
+    docs = synthetic(3000, 2, length=lambda r: int(math.exp(r.uniform(math.log(4096), math.log(60_000)))))
+    plan = plan_of(S3, docs)
+    drawn = realised(S3, docs, plan)
+    by_bucket = shares(drawn, lambda d: doc_bucket(d["n_tokens"], S3), S3)
+    assert by_bucket["16k-32k"] == pytest.approx(0.75, abs=0.03)
+    assert by_bucket["4k-16k"] == pytest.approx(0.25, abs=0.03)
+    pool = shares([(d, 1) for d in docs if eligible(d, S3)], lambda d: d["source"], S3)
+    kept = shares(drawn, lambda d: d["source"], S3)
+    assert kept == pytest.approx(pool, abs=0.03)  # upsampled within each source: the source mix is kept
+    assert max(c for _, c in drawn) <= S3.max_epochs
+    empty = plan_of(S3, synthetic(50, 3))  # only short documents: nothing eligible, an empty plan
+    assert empty["expected_tokens"] == 0 and empty["cells"] == {}
+
+
+def test_plans_are_order_independent():
+    docs = synthetic(500, 4)
+    plan = plan_of(S1, docs)
+    assert plan_of(S1, list(reversed(docs))) == plan
+    assert plan_of(S1, docs[::2] + docs[1::2]) == plan
 
 
 def test_instance_rows_are_deterministic_valid_and_unique(counter):
@@ -140,84 +257,77 @@ def test_instance_rows_are_deterministic_valid_and_unique(counter):
     ]
     assert docs[0]["n_tokens"] > 32768 and 4096 < docs[2]["n_tokens"] < 16384
     rows = []
-    for spec in DEFAULT_STAGES:
+    for recipe in DEFAULT_RECIPES:
+        plan = flat_plan(recipe, docs, 1.0 / max(instance_weight(d, recipe.weights) for d in docs))
         for doc in docs:
-            rate = instance_rate(doc, spec, {"4k-16k": 1.0, "16k-32k": 1.0})
-            once = instance_rows(doc, spec, rate, seed=0, counter=counter)
-            assert once == instance_rows(doc, spec, rate, seed=0, counter=counter)
+            once = instance_rows(doc, recipe, plan, counter)
+            assert once == instance_rows(doc, recipe, plan, counter)
             rows += once
     for row in rows:
-        assert schemas.validate_record(row, schemas.SHARD_ROW) == row
+        record = {k: v for k, v in row.items() if k != "shuffle_key"}
+        assert schemas.validate_record(record, schemas.SHARD_ROW) == {**record, "token_ids": None}
     assert len({r["id"] for r in rows}) == len(rows)
-    by_stage = {s.name: [r for r in rows if r["stage"] == s.name] for s in DEFAULT_STAGES}
-    assert {r["doc_id"] for r in by_stage["S2"]} == {"faq", "faq-part"}  # zh-ls has edu 2.0
-    assert {r["doc_id"] for r in by_stage["S3"]} == {"faq", "faq-part"}  # zh-ls is < 4K tokens
-    faq_s1 = [r for r in by_stage["S1"] if r["doc_id"] == "faq"]
+    assert len({r["shuffle_key"] for r in rows}) == len(rows)
+    by_stage = {s.name: [r for r in rows if r["stage"] == s.name] for s in DEFAULT_RECIPES}
+    assert {r["doc_id"] for r in by_stage["S2"]} <= {"faq", "faq-part"}  # zh-ls has edu 2.0
+    assert {r["doc_id"] for r in by_stage["S3"]} <= {"faq", "faq-part"}  # zh-ls is < 4K tokens
+    faq_s1 = [r for r in by_stage["S1"] if r["doc_id"] == "faq" and r["copy_index"] == 0]
     assert "".join(r["text"] for r in faq_s1) == FAQ
     assert [r["chunk_index"] for r in faq_s1] == list(range(len(faq_s1)))
     assert all(r["n_tokens"] <= 4096 for r in by_stage["S1"] + by_stage["S2"])
-    faq_s3 = [r for r in by_stage["S3"] if r["doc_id"] == "faq"]
-    assert len(faq_s3) == 1 and FAQ.startswith(faq_s3[0]["text"])  # one 32K window; the 9K tail is dropped
-    assert faq_s3[0]["length_bucket"] == "16k-32k" and 26_000 < faq_s3[0]["n_tokens"] <= 32768
-    part_s3 = [r for r in by_stage["S3"] if r["doc_id"] == "faq-part"]
-    assert [(r["length_bucket"], r["text"]) for r in part_s3] == [("4k-16k", FAQ[:60_000])]
-    assert all(r["edu_score"] is None or isinstance(r["edu_score"], float) for r in rows)
+    assert all(r["recipe_id"].startswith(r["stage"] + "-") for r in rows)
 
 
-def test_instance_rows_upsample_windows_and_skip(counter):
+def test_s3_windows_of_a_long_document(counter):
     text = (FAQ + "\n\n" + FAQ)[:-10_000]  # ~80K tokens: two full windows + a <16K remainder (other bucket)
     doc = make_doc("faq", text, counter, edu=4.0)
-    windows = StageSpec("S3", 32768, min_tokens=4096, buckets=S3.buckets, chunk_long_docs=False, max_repeats=2)
-    rows = instance_rows(doc, windows, 2.0, seed=3, counter=counter)
+    rows = instance_rows(doc, S3, flat_plan(S3, [doc], 2.0), counter)
     assert [(r["chunk_index"], r["copy_index"]) for r in rows] == [(0, 0), (1, 0), (0, 1), (1, 1)]
     assert all(r["length_bucket"] == "16k-32k" and r["n_tokens"] <= 32768 for r in rows)
     assert rows[0]["text"] + rows[1]["text"] == text[: len(rows[0]["text"] + rows[1]["text"])]
-    one = StageSpec("S3", 32768, min_tokens=4096, buckets=S3.buckets, chunk_long_docs=False, max_windows=1)
-    assert len(instance_rows(doc, one, 1.0, seed=3, counter=counter)) == 1
-    assert instance_rows(doc, S1, 0.0, seed=3, counter=counter) == []
-    assert instance_rows({**doc, "edu_score": 1.0}, S2, 1.0, seed=3, counter=counter) == []
+    assert instance_rows(doc, S1, flat_plan(S1, [doc], 0.0), counter) == []
+    assert instance_rows({**doc, "edu_score": 1.0}, S2, flat_plan(S2, [doc], 1.0), counter) == []
 
 
-def test_stage_specs_from_config():
-    specs = stage_specs_from_config(
-        [
-            {"name": "S1"},
-            {"name": "S2", "min_edu_score": 3.5, "domains": ["stem", "code"], "sample_rate": 2.0, "max_repeats": 2},
-            {
-                "name": "S3",
-                "buckets": [
-                    {"name": "4k-16k", "min_tokens": 4096, "max_tokens": 16384, "share": 0.4},
-                    {"name": "16k-32k", "min_tokens": 16384, "max_tokens": 32768, "share": 0.6},
-                ],
-            },
-            {"name": "S4", "seq_len": 131072, "min_tokens": 32768},
-        ]
+def test_recipes_from_config_merge_by_name_and_reject_unknown_keys():
+    recipes = recipes_from_config(
+        {
+            "S1": {"budget_tokens": 3.0e13, "balance": {"lang": {"method": "unimax", "max_epochs": 4}}},
+            "S2": {"min_edu_score": 3.5, "weights": {"edu_beta": 1.0}},
+            "S3": None,
+            "S4": {"seq_len": 131072, "min_tokens": 32768},
+        },
+        seed=7,
     )
-    assert specs[0] == S1
-    assert specs[1].min_edu_score == 3.5 and specs[1].domains == ("stem", "code") and specs[1].peak_rate == 2.0
-    assert specs[2].buckets[0] == LengthBucket("4k-16k", 4096, 16384, 0.4) and specs[2].seq_len == 32768
-    assert specs[3].seq_len == 131072 and not specs[3].buckets
+    assert [r.name for r in recipes] == ["S1", "S2", "S4"]
+    s1, s2, s4 = recipes
+    assert s1.budget_tokens == 30_000_000_000_000 and s1.balanced["lang"].method == "unimax" and s1.seed == 7
+    assert s2.min_edu_score == 3.5 and s2.weights.edu_beta == 1.0 and s2.balanced == S2.balanced
+    assert s4.seq_len == 131072 and s4.recipe_id != s1.recipe_id
+    assert recipes_from_config([{"name": "S1"}])[0] == S1
+    assert recipes_from_config({"S1": {"seed": 1}})[0].recipe_id != S1.recipe_id
     for bad in (
-        [{"name": "S1", "seqlen": 10}],
-        [{"name": "S9"}],
-        [{"seq_len": 10}],
-        [{"name": "S1"}, {"name": "S1"}],
-        [{"name": "S3", "buckets": [{"name": "a", "min_tokens": 1, "max_tokens": 2, "share": 0.5}]}],
-        [{"name": "S1", "buckets": [{"name": "a", "min_tokens": 1, "max_tokens": 9000, "share": 1.0}]}],
+        {"S1": {"seqlen": 10}},
+        {"S9": {}},
+        {"S1": {"weights": {"edu": 1}}},
+        {"S1": {"balance": {"topic": "natural"}}},
+        {"S1": {"balance": {"lang": {"method": "sqrt"}}}},
+        {"S3": {"buckets": [{"name": "a", "min_tokens": 1, "max_tokens": 2, "share": 0.5}]}},
     ):
         with pytest.raises(ValueError):
-            stage_specs_from_config(bad)
+            recipes_from_config(bad)
 
 
-def test_mixture_summary_counts_tokens_buckets_and_languages(counter):
-    docs = [make_doc("faq-part", FAQ[:60_000], counter, edu=4.1), make_doc("zh", ZH, counter, lang="zho_Hans")]
-    rows = [r for spec in (S1, S3) for d in docs for r in instance_rows(d, spec, 1.0, 0, counter)]
-    summary = mixture_summary(rows)
-    s1, s3 = summary["stages"]["S1"], summary["stages"]["S3"]
-    assert s1["tokens"] == docs[0]["n_tokens"] + docs[1]["n_tokens"]
-    assert s1["instances"] == len([r for r in rows if r["stage"] == "S1"])
-    assert s1["lang_token_shares"]["zho_Hans"] == pytest.approx(docs[1]["n_tokens"] / s1["tokens"])
-    assert sum(s1["lang_token_shares"].values()) == pytest.approx(1.0)
-    assert s3["buckets"] == {"4k-16k": {"instances": 1, "tokens": docs[0]["n_tokens"], "token_share": 1.0}}
-    assert summary["total_tokens"] == s1["tokens"] + s3["tokens"]
-    assert mixture_summary([]) == {"stages": {}, "total_tokens": 0}
+def test_composition_and_heldout_split(counter):
+    rows = [{"n_tokens": 10, "copy_index": 0, "lang": "eng_Latn", "domain": "stem", "edu_score": 3.6,
+             "source": "a", "length_bucket": "<512"}, {"n_tokens": 5, "copy_index": 1, "lang": None,
+             "domain": None, "edu_score": None, "source": "b", "length_bucket": "<512"}]  # fmt: skip
+    parts = [composition_add({}, r) for r in rows]
+    comp = composition_merge(parts)
+    assert comp["rows"] == 2 and comp["tokens"] == 15 and comp["upsampled_rows"] == 1
+    assert comp["tokens_by"]["edu"] == {"4": 10, "und": 5} and comp["tokens_by"]["lang"] == {"eng_Latn": 10, "und": 5}
+    held = [is_heldout(f"d{i}", 0.1, 0) for i in range(10_000)]
+    assert sum(held) / len(held) == pytest.approx(0.1, abs=0.015)
+    assert held == [is_heldout(f"d{i}", 0.1, 0) for i in range(10_000)]
+    assert not any(is_heldout(f"d{i}", 0.0, 0) for i in range(100))
+    assert bucket_of(5000, S1) is None and LengthBucket("x", 0, 1, 1.0).share == 1.0

@@ -108,3 +108,12 @@ def test_counter_pickles_without_its_vocabulary(counter):
     clone = pickle.loads(blob)
     assert clone.count_batch(list(TEXTS.values())) == counter.count_batch(list(TEXTS.values()))
     assert clone.name == "qwen2.5"
+
+
+def test_vectorised_offsets_equal_tiktoken_decode_with_offsets(counter):
+    for text in TEXTS.values():
+        tokens = counter.encoding.encode_ordinary(text)
+        assert counter.decode_with_offsets(tokens) == counter.encoding.decode_with_offsets(tokens)
+    emoji = counter.encoding.encode_ordinary("a 😀 b 日本語 ق")  # tokens that start inside a character
+    assert counter.decode_with_offsets(emoji) == counter.encoding.decode_with_offsets(emoji)
+    assert counter.decode_with_offsets([]) == ("", [])
