@@ -81,7 +81,8 @@ def test_output_names_are_deterministic_and_no_temporary_files_remain(store, fir
     out = store / "bucket" / "runs" / "r1"
     names = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
     assert not [n for n in names if "beam-temp" in n or n.endswith(".inprogress")]
-    shard = re.compile(r"-\d{5}-of-\d{5}\.parquet$")
+    # Beam sinks: name-SSSSS-of-NNNNN; mixture shards: part-<hash group>-<split>, both fixed by the data and seed
+    shard = re.compile(r"-\d{5}-of-\d{5}\.parquet$|^shards/[^/]+/part-\d{5}-\d{3}\.parquet$")
     for name in names:
         if name.endswith(".parquet") and not name.startswith("annotations/cache/"):
             assert shard.search(name), name
