@@ -22,8 +22,9 @@ from benchmarks.multilingual_corpus import load_corpus
 from curation.tokens import QwenTokenCounter
 from schemas import ANNOTATION, DOCUMENT, to_table
 
-TOPIC = {"manpages": "software", "debian-docs": "science_tech", "fortunes": "literature"}
-EDU = {"manpages": 2.5, "debian-docs": 3.2, "fortunes": 1.2}
+TOPIC = {"manpages": "software", "debian-docs": "science_tech", "fortunes": "literature", "django-po": "literature"}
+EDU = {"manpages": 2.5, "debian-docs": 3.2, "fortunes": 1.2, "django-po": 1.8}
+SOURCES = ("debian-docs", "manpages", "fortunes", "django-po")
 
 
 def _jitter(key: str) -> float:
@@ -31,7 +32,7 @@ def _jitter(key: str) -> float:
 
 
 def build_docs(megabytes: float, seed: int = 0) -> list[dict]:
-    corpus = load_corpus(megabytes, sources=("debian-docs", "manpages", "fortunes"), seed=seed)
+    corpus = load_corpus(megabytes, sources=SOURCES, seed=seed)
     docs = [(d.id, d.source, d.lang, d.text) for d in corpus]
     manuals: dict[str, list] = {}
     for d in corpus:

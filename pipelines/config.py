@@ -72,7 +72,7 @@ POSITIVE_INTS = (
 )  # fmt: skip
 POSITIVE_NUMBERS = ("extract.pdf_timeout_s", "annotate.http.timeout_s")
 SHARES = ("normalize.max_junk_ratio", "annotate.teacher_sample", "langid.min_score")
-LISTS = ("langid.languages", "annotate.tasks", "mix.stages", "dedup.previous")
+LISTS = ("langid.languages", "annotate.tasks", "dedup.previous")
 
 
 def _lookup(config: dict, dotted: str) -> tuple[bool, object]:
