@@ -1,19 +1,21 @@
 """The mixture ablation (``python -m pipelines.mix --ablation``) as a benchmark (issue 8).
 
-    python benchmarks/mix_ablation.py [--device cpu|cuda] [--preset small|gpu|tiny] [--k 8] [--base S1] [--seeds 0,1]
+    python benchmarks/mix_ablation.py [--device cpu|cuda] [--preset small|gpu|tiny] [--k 16] [--base S1] [--seeds 0,1]
                                       [--steps N] [--megabytes 6] [--keep DIR] [--corpus-only] [--run DIR]
 
 The corpus is built from ~/.cache/curation-factory/corpora; for a machine without it (the GPU box) build the run
 directory here with ``--keep DIR --corpus-only`` and pass ``--run DIR/out`` there (it is ~3 MB of Parquet).
 
-On a real multilingual corpus whose domain groups differ in text (benchmarks/mix_corpus.py: manpages = code,
-Debian manuals = stem, fortunes = other), re-weighting the domain groups of ``--base`` (S1 by default: in S2, whose
-edu threshold the fortunes do not reach, only two groups would be eligible). Reports, in one run:
+On a real multilingual corpus whose three domain groups differ in text (benchmarks/mix_corpus.py: manpages = code,
+Debian manuals = stem, fortunes + Django message catalogues = other), re-weighting the domain groups of ``--base``
+(S1 by default: all three groups are eligible). Reports, in one run, and prints as tables:
 
+* every candidate's objective per proxy seed and its leave-one-out prediction; the regressions tried (linear,
+  log-weights, quadratic × ridge penalties) with their LOO error and Spearman, the chosen one marked;
 * time per proxy run (training + evaluation on every target set) on ``--device``, and training bytes/s;
 * rank stability of the candidates across two proxy seeds (Spearman of their objectives);
-* whether the regression's predicted best mixture, trained for real with the same seeds, beats the base recipe on
-  held-out loss, and its gain against the seed noise measured in the same run (mean |objective seed 0 − seed 1|).
+* whether the regression's predicted best mixture beats the base recipe on held-out loss, both trained with fresh
+  proxy seeds never used for fitting, and the gain against its standard error (seed noise measured in the same run).
 """
 
 from __future__ import annotations

@@ -202,7 +202,8 @@ def run_ablation(
             base_weights = normalise(given)
     mixtures = candidates(base_weights, int(ab["k"]), float(ab["concentration"]), int(ab["seed"]))
     budget = int(float(ab["tokens"]))
-    cands = [with_targets(base, dim, m, name=f"C{i:02d}", budget_tokens=budget) for i, m in enumerate(mixtures)]
+    draw = dict(budget_tokens=budget, draw_name=f"{base.name}-ablation")  # one draw for all: common random numbers
+    cands = [with_targets(base, dim, m, name=f"C{i:02d}", **draw) for i, m in enumerate(mixtures)]
     manifests = build_candidate_shards(config, beam_argv, cands, True, use_annotations)
     targets = target_sets(root, ab)
     if not targets:
@@ -276,15 +277,18 @@ def verify_best(
     fitted: Sequence[Mapping[str, Any]],
     use_annotations: bool = True,
 ) -> dict[str, Any]:
-    """Train the predicted best and the base with fresh seeds (``verify_seeds``: never used for fitting, so the
-    check is out of sample for the proxy noise too) and compare them on held-out loss.
+    """Train the predicted best and the base with fresh seeds (``verify_seeds``: never used for fitting) on a fresh
+    document draw, and compare them on held-out loss: the check is out of sample for both noise sources.
 
     The gain is significant when it exceeds twice its standard error, estimated from the seed-to-seed spread of the
     fitted candidates (pooled variance of their per-seed objectives), and every paired seed agrees.
     """
     budget = int(float(ab["tokens"]))
-    best = with_targets(base, dim, best_weights, name="BEST", budget_tokens=budget)
-    base_c = with_targets(base, dim, fitted[0]["weights"], name="BASE", budget_tokens=budget)
+    # A fresh document draw (shared by both: paired) and fresh proxy seeds: the regression cannot have fitted the
+    # particular documents or initialisations the check uses.
+    draw = dict(budget_tokens=budget, draw_name=f"{base.name}-verify")
+    best = with_targets(base, dim, best_weights, name="BEST", **draw)
+    base_c = with_targets(base, dim, fitted[0]["weights"], name="BASE", **draw)
     build_candidate_shards(config, beam_argv, [best, base_c], False, use_annotations)
     root = layout.ablation_dir(config["run"]["output"])
     seeds = ab["verify_seeds"]
