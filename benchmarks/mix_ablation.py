@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.mix_corpus import build_docs, write_run
+from benchmarks.mix_corpus import ABLATION_SOURCES, build_docs, write_run
 from pipelines.ablation import run_ablation
 from pipelines.config import load_config
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"corpus: the run directory {out}")
     else:
         out = Path(args.keep or tempfile.mkdtemp(prefix="mix-ablation-")) / "out"
-        docs = build_docs(args.megabytes)
+        docs = build_docs(args.megabytes, sources=ABLATION_SOURCES)
         write_run(out, docs)
         print(f"corpus: {len(docs):,} documents, {sum(d['n_tokens'] for d in docs):,} Qwen tokens; out {out}")
         if args.corpus_only:

@@ -26,15 +26,16 @@ from schemas import ANNOTATION, DOCUMENT, to_table
 
 TOPIC = {"manpages": "software", "debian-docs": "science_tech", "fortunes": "literature", "django-po": "literature"}
 EDU = {"manpages": 2.5, "debian-docs": 3.2, "fortunes": 1.2, "django-po": 1.8}
-SOURCES = ("debian-docs", "manpages", "fortunes", "django-po")
+SOURCES = ("debian-docs", "manpages", "fortunes")  # mix_throughput's corpus
+ABLATION_SOURCES = (*SOURCES, "django-po")  # mix_ablation's: an ``other`` group with a real share
 
 
 def _jitter(key: str) -> float:
     return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) / 2**32
 
 
-def build_docs(megabytes: float, seed: int = 0) -> list[dict]:
-    corpus = load_corpus(megabytes, sources=SOURCES, seed=seed)
+def build_docs(megabytes: float, seed: int = 0, sources: tuple[str, ...] = SOURCES) -> list[dict]:
+    corpus = load_corpus(megabytes, sources=sources, seed=seed)
     docs = [(d.id, d.source, d.lang, d.text) for d in corpus]
     manuals: dict[str, list] = {}
     for d in corpus:
