@@ -139,6 +139,10 @@ class Recipe:
     buckets: tuple[LengthBucket, ...] = ()
     chunk_long_docs: bool = True
     max_windows: int = 4
+    # The name the copy draws hash (default: ``name``). Recipes sharing one draw the same uniform per document
+    # (common random numbers): the ablation's candidates then differ by their rates, not by which documents the
+    # dice picked. Left out of ``to_json`` when unset, so existing recipe ids are unchanged.
+    draw_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.seq_len < 1 or self.max_windows < 1:
@@ -173,6 +177,8 @@ class Recipe:
         data = asdict(self)
         data["weights"] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data["weights"].items()}
         data["balance"] = {d: {**asdict(b), "weights": dict(b.weights)} for d, b in self.balance.items()}
+        if data["draw_name"] is None:
+            del data["draw_name"]
         return json.loads(json.dumps(data, sort_keys=True))
 
     @property
@@ -612,7 +618,7 @@ def instance_rows(
     ``shuffle_key`` from ``hash(seed, recipe, id, chunk, copy)``: shards are written in that order.
     """
     rate = expected_copies(doc, recipe, plan)
-    copies = n_copies(doc["id"], rate, recipe.seed, recipe.name, recipe.max_epochs)
+    copies = n_copies(doc["id"], rate, recipe.seed, recipe.draw_name or recipe.name, recipe.max_epochs)
     if not copies:
         return []
     edu = doc.get("edu_score")

@@ -9,8 +9,10 @@
    bits per byte on each target set (one per domain group and per language with enough held-out text); the
    objective is their mean. With several ``seeds`` every candidate is trained once per seed and the rank
    stability across seeds (Spearman) is reported.
-4. A ridge regression from weights to objective, the predicted best mixture, and (``verify_best``) a second job +
-   proxy training of the predicted best, compared with the base on held-out loss.
+4. A ridge regression from weights to objective (features: the weights, plus log-weights or pairwise products;
+   ``regression: auto`` picks features and penalty by leave-one-out error on the candidates), the predicted best
+   mixture, and (``verify_best``) a second job + proxy training of the predicted best and of the base with fresh
+   ``verify_seeds`` never used for fitting, compared on held-out loss against the measured seed noise.
 5. ``<output>/ablation/results.json`` and ``report.html`` (table + plots).
 """
 
@@ -20,17 +22,19 @@ import glob
 import html
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
 from curation.mixture import Recipe, dimension_value, eligible, is_heldout, profile_item, with_targets
 from curation.proxy_lm import ProxyConfig, train_and_evaluate
-from curation.regmix import Ridge, candidates, loo_predictions, normalise, predicted_best, spearman
+from curation.regmix import FEATURES, Ridge, candidates, normalise, predicted_best, select_regression, spearman
 from pipelines import layout
 from pipelines.mix import mix_recipes, read_annotated
 from pipelines.mixing import BuildStageShards, ShardSpec
@@ -59,6 +63,13 @@ def ablation_settings(config: Mapping[str, Any], device: str | None = None) -> d
     ab["proxy_config"] = ProxyConfig.from_mapping(proxy_cfg)
     ab["device"] = device or ab.get("device", "cpu")
     ab["seeds"] = [int(s) for s in ab.get("seeds", [ab.get("seed", 0)])]
+    ab["verify_seeds"] = [int(s) for s in ab.get("verify_seeds") or [1000 + s for s in ab["seeds"]]]
+    if set(ab["verify_seeds"]) & set(ab["seeds"]):
+        raise ValueError("mix.ablation.verify_seeds must differ from seeds (the check must not reuse fitted runs)")
+    regression = ab.get("regression", "auto")
+    if regression != "auto" and regression not in FEATURES:
+        raise ValueError(f"mix.ablation.regression: auto or one of {FEATURES}")
+    ab["regression"] = regression
     return ab
 
 
@@ -146,9 +157,14 @@ def shard_texts(root: str, name: str) -> list[str]:
     return [t for f in files for t in pq.read_table(f, columns=["text"]).column("text").to_pylist()]
 
 
-def train_candidate(root: str, name: str, targets: Mapping[str, bytes], ab: Mapping[str, Any]) -> dict[str, Any]:
+def train_candidate(
+    root: str, name: str, targets: Mapping[str, bytes], ab: Mapping[str, Any], seeds: Sequence[int] | None = None
+) -> dict[str, Any]:
+    """One proxy per seed on the candidate's shard; the same seeds for every candidate (common random numbers: the
+    initial weights and the window positions drawn are the same, so candidates differ by their data)."""
     texts = shard_texts(root, name)
-    runs = [train_and_evaluate(texts, targets, ab["proxy_config"], seed, ab["device"]) for seed in ab["seeds"]]
+    seeds = ab["seeds"] if seeds is None else seeds
+    runs = [train_and_evaluate(texts, targets, ab["proxy_config"], seed, ab["device"]) for seed in seeds]
     per_seed = [sum(r.losses.values()) / len(r.losses) for r in runs]
     losses = {t: sum(r.losses[t] for r in runs) / len(runs) for t in targets}
     log.info(
@@ -186,7 +202,8 @@ def run_ablation(
             base_weights = normalise(given)
     mixtures = candidates(base_weights, int(ab["k"]), float(ab["concentration"]), int(ab["seed"]))
     budget = int(float(ab["tokens"]))
-    cands = [with_targets(base, dim, m, name=f"C{i:02d}", budget_tokens=budget) for i, m in enumerate(mixtures)]
+    draw = dict(budget_tokens=budget, draw_name=f"{base.name}-ablation")  # one draw for all: common random numbers
+    cands = [with_targets(base, dim, m, name=f"C{i:02d}", **draw) for i, m in enumerate(mixtures)]
     manifests = build_candidate_shards(config, beam_argv, cands, True, use_annotations)
     targets = target_sets(root, ab)
     if not targets:
@@ -206,9 +223,11 @@ def run_ablation(
         )
     fitted = [r for r in results if r["objective"] is not None]
     y = [r["objective"] for r in fitted]
-    model = Ridge.fit([r["weights"] for r in fitted], y)
-    loo = loo_predictions([r["weights"] for r in fitted], y) if len(fitted) >= 3 else [None] * len(fitted)
-    for r, p in zip(fitted, loo, strict=True):
+    mixes = [r["weights"] for r in fitted]
+    features = FEATURES if ab["regression"] == "auto" else (ab["regression"],)
+    selection = select_regression(mixes, y, features) if len(fitted) >= 3 else None
+    model = Ridge.fit(mixes, y, *((selection.lam, selection.features) if selection else ()))
+    for r, p in zip(fitted, selection.loo if selection else [None] * len(fitted), strict=True):
         r["loo_prediction"] = p
     best_weights = predicted_best(model, base_weights, float(ab["concentration"]), int(ab["seed"]))
     summary: dict[str, Any] = {
@@ -219,22 +238,23 @@ def run_ablation(
         "device": ab["device"],
         "seeds": ab["seeds"],
         "candidates": results,
-        "regression": {"keys": list(model.keys), "coef": [float(c) for c in model.coef], "intercept": model.intercept},
+        "regression": {
+            "keys": list(model.keys),
+            "features": model.features,
+            "lam": model.lam,
+            "coef": [float(c) for c in model.coef],
+            "intercept": model.intercept,
+            "loo_spearman": spearman([r["loo_prediction"] for r in fitted], y) if selection else None,
+            "candidates": selection.table if selection else [],
+        },
         "predicted_best": {"weights": best_weights, "predicted_objective": float(model.predict([best_weights])[0])},
     }
     if len(ab["seeds"]) >= 2 and len(fitted) >= 2:
         per_seed = list(zip(*[r["objective_per_seed"] for r in fitted], strict=True))
         summary["rank_stability_spearman"] = spearman(per_seed[0], per_seed[1])
     if ab.get("verify_best", True):
-        best = with_targets(base, dim, best_weights, name="BEST", budget_tokens=budget)
-        build_candidate_shards(config, beam_argv, [best], False, use_annotations)
-        trained = train_candidate(root, "BEST", targets, ab)
-        base_objective = results[0]["objective"]
         summary["predicted_best"].update(
-            objective=trained["objective"],
-            losses=trained["losses"],
-            base_objective=base_objective,
-            beats_base=base_objective is not None and trained["objective"] < base_objective,
+            verify_best(config, beam_argv, base, dim, best_weights, targets, ab, fitted, use_annotations)
         )
     summary["plans"] = {n: m["plan"]["target_shares"] for n, m in sorted(manifests.items())}
     with FileSystems.create(FileSystems.join(root, "results.json")) as f:
@@ -244,6 +264,57 @@ def run_ablation(
         f.write(render_ablation_report(summary).encode())
     summary["report"] = report
     return summary
+
+
+def verify_best(
+    config: dict,
+    beam_argv: Sequence[str],
+    base: Recipe,
+    dim: str,
+    best_weights: Mapping[str, float],
+    targets: Mapping[str, bytes],
+    ab: Mapping[str, Any],
+    fitted: Sequence[Mapping[str, Any]],
+    use_annotations: bool = True,
+) -> dict[str, Any]:
+    """Train the predicted best and the base with fresh seeds (``verify_seeds``: never used for fitting) on a fresh
+    document draw, and compare them on held-out loss: the check is out of sample for both noise sources.
+
+    The gain is significant when it exceeds twice its standard error, estimated from the seed-to-seed spread of the
+    fitted candidates (pooled variance of their per-seed objectives), and every paired seed agrees.
+    """
+    budget = int(float(ab["tokens"]))
+    # A fresh document draw (shared by both: paired) and fresh proxy seeds: the regression cannot have fitted the
+    # particular documents or initialisations the check uses.
+    draw = dict(budget_tokens=budget, draw_name=f"{base.name}-verify")
+    best = with_targets(base, dim, best_weights, name="BEST", **draw)
+    base_c = with_targets(base, dim, fitted[0]["weights"], name="BASE", **draw)
+    build_candidate_shards(config, beam_argv, [best, base_c], False, use_annotations)
+    root = layout.ablation_dir(config["run"]["output"])
+    seeds = ab["verify_seeds"]
+    b = train_candidate(root, "BEST", targets, ab, seeds)
+    a = train_candidate(root, "BASE", targets, ab, seeds)
+    paired = [x - y for x, y in zip(a["objective_per_seed"], b["objective_per_seed"], strict=True)]
+    gain = a["objective"] - b["objective"]
+    variances = [
+        float(np.var(r["objective_per_seed"], ddof=1)) for r in fitted if len(r.get("objective_per_seed", [])) >= 2
+    ]
+    sigma = math.sqrt(sum(variances) / len(variances)) if variances else math.nan
+    stderr = sigma * math.sqrt(2 / len(seeds))
+    return {
+        "verify_seeds": list(seeds),
+        "objective": b["objective"],
+        "objective_per_seed": b["objective_per_seed"],
+        "losses": b["losses"],
+        "base_objective": a["objective"],
+        "base_objective_per_seed": a["objective_per_seed"],
+        "gain": gain,
+        "paired_gains": paired,
+        "seed_sigma": sigma,
+        "gain_stderr": stderr,
+        "beats_base": gain > 0,
+        "significant": bool(gain > 2 * stderr and min(paired) > 0),
+    }
 
 
 def ablation_section(summary: Mapping[str, Any]) -> str:
@@ -277,8 +348,19 @@ def ablation_section(summary: Mapping[str, Any]) -> str:
     if "objective" in best:
         verdict = "beats" if best["beats_base"] else "does not beat"
         head[-1] += (
-            f"; trained for real: {best['objective']:.4f}, base {best['base_objective']:.4f} — the "
-            f"predicted best <b>{verdict}</b> the base"
+            f"; trained for real with fresh seeds {best.get('verify_seeds', '')}: {best['objective']:.4f}, base "
+            f"{best['base_objective']:.4f} — the predicted best <b>{verdict}</b> the base"
+        )
+        if "gain_stderr" in best:
+            head[-1] += (
+                f" (gain {best['gain']:+.4f} ± {best['gain_stderr']:.4f} standard error: "
+                f"{'significant' if best['significant'] else 'not significant'})"
+            )
+    reg = summary["regression"]
+    if reg.get("loo_spearman") is not None:
+        head[-1] += (
+            f"; regression {html.escape(str(reg.get('features')))} (ridge λ {reg.get('lam')}) chosen by "
+            f"leave-one-out error, LOO Spearman {reg['loo_spearman']:.3f}"
         )
     if "rank_stability_spearman" in summary:
         head[-1] += f"; rank stability across seeds (Spearman) {summary['rank_stability_spearman']:.3f}"

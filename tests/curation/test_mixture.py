@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,18 @@ def test_composition_and_heldout_split(counter):
     assert held == [is_heldout(f"d{i}", 0.1, 0) for i in range(10_000)]
     assert not any(is_heldout(f"d{i}", 0.0, 0) for i in range(100))
     assert bucket_of(5000, S1) is None and LengthBucket("x", 0, 1, 1.0).share == 1.0
+
+
+def test_recipes_sharing_a_draw_name_draw_nested_document_sets(counter):
+    # Common random numbers for the ablation: two candidates with a shared draw_name use the same uniform per
+    # document, so the one with the higher rate keeps a superset of the other's documents; without it they are
+    # independent draws. An unset draw_name leaves the recipe id as it was.
+    docs = [make_doc(f"d{i}", f"text {i}", counter, 3.0) for i in range(400)]
+    low, high = (replace(S1, name=n, draw_name="shared") for n in ("A", "B"))
+    kept_low = {d["id"] for d in docs if instance_rows(d, low, flat_plan(low, docs, 0.3), counter)}
+    kept_high = {d["id"] for d in docs if instance_rows(d, high, flat_plan(high, docs, 0.6), counter)}
+    assert kept_low and kept_low < kept_high
+    indep = replace(S1, name="B")
+    kept_indep = {d["id"] for d in docs if instance_rows(d, indep, flat_plan(indep, docs, 0.6), counter)}
+    assert not kept_low <= kept_indep
+    assert "draw_name" not in S1.to_json() and low.to_json()["draw_name"] == "shared"

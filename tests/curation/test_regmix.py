@@ -5,7 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from curation.regmix import Ridge, candidates, dirichlet_samples, loo_predictions, predicted_best, ranks, spearman
+from curation.regmix import (
+    Ridge,
+    candidates,
+    design,
+    dirichlet_samples,
+    loo_predictions,
+    predicted_best,
+    ranks,
+    select_regression,
+    spearman,
+)
 
 BASE = {"stem": 0.4, "code": 0.3, "other": 0.3}
 
@@ -44,3 +54,20 @@ def test_spearman_and_ranks():
     assert spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5]) == pytest.approx(0.8)
     with pytest.raises(ValueError):
         spearman([1], [1])
+
+
+def test_select_regression_prefers_features_that_fit_a_curved_response_by_leave_one_out():
+    # Diminishing returns: loss = 4 - Σ 0.3·log(w). Its optimum is interior (equal weights), which a model linear in
+    # the weights cannot represent; log features can, and leave-one-out error says so.
+    mixes = dirichlet_samples(BASE, 16, 8.0, seed=2)
+    y = [4 - sum(0.3 * np.log(m[k] + 1e-3) for k in m) for m in mixes]
+    sel = select_regression(mixes, y)
+    by = {(r["features"], r["lam"]): r for r in sel.table}
+    assert sel.features == "log" and by[("log", sel.lam)]["loo_mse"] <= min(r["loo_mse"] for r in sel.table)
+    assert min(r["loo_mse"] for r in sel.table if r["features"] == "linear") > by[("log", sel.lam)]["loo_mse"]
+    assert spearman(sel.loo, y) > 0.9 and len(sel.loo) == len(y)
+    model = Ridge.fit(mixes, y, sel.lam, sel.features)
+    best = predicted_best(model, BASE, 8.0, seed=2)
+    assert max(best.values()) - min(best.values()) < max(BASE.values()) - min(BASE.values())  # towards equal
+    with pytest.raises(ValueError):
+        design(mixes, sorted(BASE), "cubic")

@@ -14,6 +14,8 @@ import pytest
 from curation.mixture import edu_bucket, hash64
 from curation.tokens import QwenTokenCounter
 from pipelines import mix
+from pipelines.ablation import ablation_settings
+from pipelines.config import load_config
 from pipelines.report import ablation_report_section, stage_composition_section
 from schemas import SHARD_ROW
 from tests.pipelines.mix_corpus import make_docs, write_run
@@ -158,6 +160,13 @@ def test_ablation_end_to_end_on_cpu(tmp_path, corpus):
     best = res["predicted_best"]
     assert sum(best["weights"].values()) == pytest.approx(1.0)
     assert best["objective"] > 0 and isinstance(best["beats_base"], bool)
+    # the check uses fresh proxy seeds (never fitted on) for both the predicted best and the base
+    assert best["verify_seeds"] == [1000, 1001] and len(best["base_objective_per_seed"]) == 2
+    assert best["gain"] == pytest.approx(best["base_objective"] - best["objective"])
+    assert best["gain_stderr"] > 0 and isinstance(best["significant"], bool)
+    reg = res["regression"]
+    assert reg["features"] in {"linear", "log", "quadratic"} and len(reg["candidates"]) == 12  # 3 features x 4 lambdas
+    assert all(c["loo_prediction"] is not None for c in res["candidates"])
     assert -1 <= res["rank_stability_spearman"] <= 1
     heldout = {
         r["id"] for f in glob.glob(str(out / "ablation" / "heldout*.parquet")) for r in pq.read_table(f).to_pylist()
@@ -171,6 +180,15 @@ def test_ablation_end_to_end_on_cpu(tmp_path, corpus):
     report = (out / "ablation" / "report.html").read_text()
     assert report.count("<svg") >= 3 and "Predicted best" in report and "C02" in report
     assert ablation_report_section(str(out)).count("<svg") >= 3  # the run report embeds it
+
+
+def test_ablation_settings_refuse_verify_seeds_that_were_fitted_on():
+    config = load_config(None, ["mix.ablation.seeds=[0, 1]", "mix.ablation.verify_seeds=[1, 2]"])
+    with pytest.raises(ValueError, match="verify_seeds"):
+        ablation_settings(config)
+    config = load_config(None, ["mix.ablation.regression=cubic"])
+    with pytest.raises(ValueError, match="regression"):
+        ablation_settings(config)
 
 
 def test_run_report_plots_stage_compositions(runs):
