@@ -72,7 +72,7 @@ POSITIVE_INTS = (
 )  # fmt: skip
 POSITIVE_NUMBERS = ("extract.pdf_timeout_s", "annotate.http.timeout_s")
 SHARES = ("normalize.max_junk_ratio", "annotate.teacher_sample", "langid.min_score")
-LISTS = ("langid.languages", "annotate.tasks", "mix.stages", "dedup.previous")
+LISTS = ("langid.languages", "annotate.tasks", "dedup.previous")
 
 
 def _lookup(config: dict, dotted: str) -> tuple[bool, object]:
@@ -108,6 +108,9 @@ def _validate_types(config: dict) -> None:
         found, value = _lookup(config, key)
         if found and value is not None and not isinstance(value, list):
             raise ConfigError(f"{key}: a list is required, got {value!r}")
+    found, value = _lookup(config, "mix.stages")  # stages by name (a mapping); a list of {name: ...} still works
+    if found and value is not None and not isinstance(value, dict | list):
+        raise ConfigError(f"mix.stages: a mapping of stage name to recipe is required, got {value!r}")
 
 
 def validate_config(config: dict) -> dict:
