@@ -62,14 +62,13 @@ def synth_record(i: int, recipe: str, seed_id: str, text: str) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def corpus():
+def make_corpus() -> tuple[list[dict], list[dict]]:
     specs = [(("web", "books")[i % 2], ("eng_Latn", "rus_Cyrl")[i % 2], 120 + 37 * i) for i in range(24)]
     return make_docs(specs, QwenTokenCounter())
 
 
-@pytest.fixture(scope="module")
-def records(corpus):
+def make_records(corpus) -> list[dict]:
+    """30 records (10 per recipe) on seeds with edu >= 2.5, the last three on a seed that is not in the run."""
     docs, annotations = corpus
     edu = {a["id"]: a["score"] for a in annotations if a["task"] == "edu"}
     seeds = [d["id"] for d in docs if edu[d["id"]] >= 2.5][:6]
@@ -85,6 +84,16 @@ def records(corpus):
         }[recipe]
         out.append(synth_record(i, recipe, seed, text * 3))
     return out
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return make_corpus()
+
+
+@pytest.fixture(scope="module")
+def records(corpus):
+    return make_records(corpus)
 
 
 def run_mix(root: Path, corpus, records: list[dict] | None, *sets: str) -> Path:
