@@ -635,6 +635,7 @@ def instance_rows(
         "safety_score": None if unsafe is None else float(unsafe),
         "dedup_cluster_size": doc.get("dedup_cluster_size"),
         "weight": _round(rate),
+        "provenance": doc.get("provenance"),  # synthetic documents: how they were generated (pipelines.mix)
     }
     return [
         {

@@ -4,6 +4,9 @@ with a manifest per stage; ``--ablation`` runs the RegMix-style mixture ablation
 python -m pipelines.mix [--config run.yaml] [--output out/] [--no-annotations] [Beam flags]
 python -m pipelines.mix --ablation [--device cpu|cuda] [--config run.yaml] [--output out/]
 
+Verified synthetic records (<output>/synth/records-*.parquet, pipelines.synth) join the stages listed in mix.synth
+(source synth/<recipe>; pipelines/mix_synth.py) when they exist.
+
 Outputs: <output>/shards/<stage>/part-SSSSS-PPP.parquet, <output>/shards/<stage>/manifest.json,
 <output>/counts/mix.jsonl; with --ablation: <output>/ablation/ (candidate shards, held-out sets, results.json,
 report.html).
@@ -18,21 +21,23 @@ from collections.abc import Sequence
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from curation.mixture import Recipe, is_heldout, recipes_from_config
+from curation.mixture import Recipe, doc_domain, is_heldout, recipes_from_config
 from pipelines import layout
 from pipelines.io import ReadRecords
 from pipelines.metrics import WriteCounts
+from pipelines.mix_synth import CapSynthetic, SynthMix, synth_document, with_synth_weights
 from pipelines.mixing import BuildStageShards, ShardSpec, manifest_counts
 from pipelines.options import base_parser, beam_options, parse, setup_logging
-from schemas import ANNOTATION, DOCUMENT
+from schemas import ANNOTATION, DOCUMENT, SYNTH_RECORD
 
 log = logging.getLogger(__name__)
 TASKS = ("edu", "domain", "safety")
 
 
-def attach_annotations(kv: tuple[str, dict]):
+def attach_annotations(kv: tuple[str, dict], synth: SynthMix | None = None):
     """CoGroupByKey result → each document once with ``edu_score`` (None if unscored or failed), ``domain`` (the
-    mixture group ``stem`` / ``code`` / ``other`` of its topic) and ``safety_score`` (P(unsafe)) where annotated."""
+    mixture group ``stem`` / ``code`` / ``other`` of its topic) and ``safety_score`` (P(unsafe)) where annotated;
+    synthetic records grouped under their seed's id become documents with the seed's language, score and group."""
     from annotators.tasks.domain import domain_group
 
     _, grouped = kv
@@ -40,11 +45,17 @@ def attach_annotations(kv: tuple[str, dict]):
     scores = [a["score"] for a in ok["edu"] if a["score"] is not None]
     topics = [a["label"] for a in ok["domain"] if a["label"] is not None]
     unsafe = [a["score"] for a in ok["safety"] if a["score"] is not None]
+    seed = None
     for doc in grouped["docs"]:
         out = {**doc, "edu_score": scores[0] if scores else None, "safety_score": unsafe[0] if unsafe else None}
         if topics:
             out["domain"] = domain_group(topics[0])
+        seed = seed or out
         yield out
+    for record in grouped.get("synth", ()):
+        group = domain_group(topics[0]) if topics else (doc_domain(seed) if seed else None)
+        lang = seed.get("lang") if seed else None
+        yield synth_document(record, synth, lang, scores[0] if scores else None, group)
 
 
 def _has_files(pattern: str) -> bool:
@@ -54,8 +65,11 @@ def _has_files(pattern: str) -> bool:
         return False
 
 
-def read_annotated(pipeline: beam.Pipeline, out: str, use_annotations: bool = True) -> beam.PCollection:
-    """Kept documents of a run joined with whichever of its edu / domain / safety annotation tables exist."""
+def read_annotated(
+    pipeline: beam.Pipeline, out: str, use_annotations: bool = True, synth: SynthMix | None = None
+) -> beam.PCollection:
+    """Kept documents of a run joined with whichever of its edu / domain / safety annotation tables exist; with
+    ``synth`` (its records exist) the verified synthetic records too, keyed by their seed's id."""
     docs = pipeline | "ReadDocuments" >> ReadRecords(layout.pattern(layout.documents_prefix(out)), DOCUMENT)
     tables = {}
     if use_annotations:
@@ -64,10 +78,22 @@ def read_annotated(pipeline: beam.Pipeline, out: str, use_annotations: bool = Tr
             if _has_files(pattern):
                 rows = pipeline | f"Read_{task}" >> ReadRecords(pattern, ANNOTATION)
                 tables[task] = rows | f"Key_{task}" >> beam.Map(lambda a: (a["id"], a))
+    if synth is not None:
+        records = pipeline | "ReadSynth" >> ReadRecords(synth.records_pattern(out), SYNTH_RECORD)
+        tables["synth"] = records | "KeySynth" >> beam.Map(lambda r: (r["seed_id"], r))
     if not tables:
         return docs | "NoAnnotations" >> beam.Map(lambda d: {**d, "edu_score": None, "safety_score": None})
     joined = {"docs": docs | "KeyDocs" >> beam.Map(lambda d: (d["id"], d)), **tables}
-    return joined | "JoinAnnotations" >> beam.CoGroupByKey() | "Attach" >> beam.FlatMap(attach_annotations)
+    return joined | "JoinAnnotations" >> beam.CoGroupByKey() | "Attach" >> beam.FlatMap(attach_annotations, synth)
+
+
+def synth_settings(config: dict) -> SynthMix | None:
+    """``mix.synth`` when it is on and synthetic records exist; None otherwise (the mix is then unchanged)."""
+    mix = config["mix"]
+    settings = SynthMix.from_config(mix.get("synth"), seed=int(mix.get("seed", 0)))
+    if not settings.include or not _has_files(settings.records_pattern(config["run"]["output"])):
+        return None
+    return settings
 
 
 def mix_recipes(config: dict) -> tuple[Recipe, ...]:
@@ -83,15 +109,23 @@ def heldout_share(config: dict) -> tuple[float, int]:
 def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = True) -> beam.PCollection:
     """The stage shards of a run; with ``mix.exclude_heldout`` the ablation's held-out documents stay out of them."""
     out = config["run"]["output"]
-    docs = read_annotated(pipeline, out, use_annotations)
+    synth = synth_settings(config)
+    docs = read_annotated(pipeline, out, use_annotations, synth)
+    recipes = mix_recipes(config)
+    counts = []
+    if synth is not None:
+        docs, synth_counts = docs | "CapSynthetic" >> CapSynthetic(synth)
+        counts.append(synth_counts)
+        recipes = with_synth_weights(recipes, synth)
+        log.info("mix: synthetic records from %s in stages %s", synth.records_pattern(out), list(synth.stages))
     if config["mix"].get("exclude_heldout"):
         share, seed = heldout_share(config)
         docs = docs | "DropHeldOut" >> beam.Filter(lambda d: not is_heldout(d["id"], share, seed))
     spec = ShardSpec.from_config(config["mix"].get("shards"))
-    manifests = docs | "BuildStageShards" >> BuildStageShards(mix_recipes(config), layout.shards_dir(out), spec)
+    manifests = docs | "BuildStageShards" >> BuildStageShards(recipes, layout.shards_dir(out), spec)
     (
-        manifests
-        | "ManifestCounts" >> beam.FlatMap(manifest_counts)
+        (manifests | "ManifestCounts" >> beam.FlatMap(manifest_counts), *counts)
+        | "AllCounts" >> beam.Flatten()
         | "WriteCounts" >> WriteCounts(layout.counts_path(out, "mix"))
     )
     return manifests

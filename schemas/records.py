@@ -124,6 +124,7 @@ SHARD_ROW = _schema(
         _opt("dedup_cluster_size", pa.int64()),
         _opt("weight", pa.float64()),  # expected copies r(d) of the document in this stage
         _opt("token_ids", pa.list_(pa.int32())),  # pre-tokenised output (mix.shards.pretokenize), Qwen ids
+        _opt("provenance", STR_MAP),  # synthetic rows: recipe, prompt_version, seed_id, model, ...; null for curated
     ],
 )
 
