@@ -10,7 +10,7 @@ import pytest
 from annotators.tasks import DomainTask, SafetyTask, annotate_batch
 from annotators.tasks.choice import KEY_LETTERS, load_prompt
 from annotators.tasks.domain import DOMAIN_GROUPS, MIXTURE_GROUPS, domain_group, group_distribution
-from curation.mixture import StageSpec, eligible
+from curation.mixture import Recipe, eligible
 from schemas import ANNOTATION, validate_record
 from tests.annotators.texts import MIXTURE, faq_permission_notice, faq_section
 
@@ -73,7 +73,7 @@ def test_domain_groups_are_the_mixtures_groups():
     assert set(DOMAIN_GROUPS.values()) == set(MIXTURE_GROUPS)
     assert domain_group("software_dev") == "code" and domain_group("science_tech") == "stem"
     assert domain_group("travel") == "other" and domain_group(None) is None
-    stage = StageSpec("S2", 4096, domains=("stem", "code"))
+    stage = Recipe("S2", 4096, domains=("stem", "code"))
     doc = {"id": "d", "n_tokens": 100}
     chosen = {label for label in DOMAIN_GROUPS if eligible({**doc, "domain": domain_group(label)}, stage)}
     assert chosen == {label for label, group in DOMAIN_GROUPS.items() if group in ("stem", "code")}
