@@ -30,6 +30,7 @@ def outputs(run):
         "rejections": read_rows(f"{out}/curated/rejections-*.parquet", REJECTION),
         "duplicates": read_rows(f"{out}/curated/duplicates-*.parquet", DUPLICATE),
         "edu": read_rows(f"{out}/annotations/edu-*.parquet", ANNOTATION),
+        "edu_teacher": read_rows(f"{out}/annotations/edu_teacher-*.parquet", ANNOTATION),
         **{s: read_rows(f"{out}/shards/{s}/part-*.parquet", SHARD_ROW) for s in ("S1", "S2", "S3")},
     }
 
@@ -102,12 +103,18 @@ def test_exact_and_near_duplicates_are_found(outputs):
 
 
 def test_every_kept_document_has_an_edu_annotation(outputs):
+    """Default edu mode ``both``: the student labels every kept document, the teacher a content-hash sample."""
     by_id = {a["id"]: a for a in outputs["edu"]}
     assert set(by_id) == {d["id"] for d in outputs["docs"]}
     for ann in outputs["edu"]:
         assert ann["status"] == "ok" and 0 <= ann["score"] <= 5
-        assert ann["model"] == "smollm2-135m-instruct" and ann["backend"] == "transformers"
+        assert ann["backend"] == "fasttext" and ann["model"].startswith("fasttext-student/edu@")
         assert abs(sum(p for _, p in ann["distribution"]) - 1) < 1e-6
+    teacher = outputs["edu_teacher"]
+    assert 0 < len(teacher) < len(outputs["edu"]) and {a["id"] for a in teacher} <= set(by_id)
+    for ann in teacher:
+        assert ann["status"] == "ok" and 0 <= ann["score"] <= 5
+        assert ann["model"] == "smollm2-135m-instruct" and ann["backend"] == "transformers"
 
 
 def test_stage_shards_respect_their_specs(outputs):
