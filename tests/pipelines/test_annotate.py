@@ -81,7 +81,8 @@ def counts_of(out: Path) -> dict[tuple[str, str], int]:
 
 @pytest.fixture(scope="module")
 def first_run(corpus):
-    run_annotate(corpus, "annotate.tasks=[edu,domain,safety]", "annotate.modes={domain: student, safety: student}")
+    modes = "annotate.modes={edu: teacher, domain: student, safety: student}"
+    run_annotate(corpus, "annotate.tasks=[edu,domain,safety]", modes)
     return {t: rows_of(corpus, t) for t in ("edu", "domain", "safety")}, counts_of(corpus)
 
 
@@ -121,6 +122,7 @@ def test_a_rerun_never_pays_twice(corpus, first_run):
     run_annotate(
         corpus,
         "annotate.tasks=[edu]",
+        "annotate.modes.edu=teacher",
         "annotate.backend=openai-http",
         f"annotate.http.base_url={DEAD_HTTP}",
         "annotate.http.max_retries=0",
@@ -139,6 +141,7 @@ def test_a_changed_prompt_version_or_model_misses_the_cache(corpus, first_run):
     run_annotate(
         corpus,
         "annotate.tasks=[edu]",
+        "annotate.modes.edu=teacher",
         "annotate.backend=openai-http",
         "annotate.model=another-model",
         f"annotate.http.base_url={DEAD_HTTP}",
