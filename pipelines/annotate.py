@@ -158,13 +158,6 @@ def teacher_prefix(out: str, task: str) -> str:
     return layout.annotations_prefix(out, f"{task}_teacher")
 
 
-def _existing(pattern: str) -> bool:
-    try:
-        return bool(FileSystems.match([pattern])[0].metadata_list)
-    except Exception:  # a missing directory: nothing cached yet
-        return False
-
-
 def _slim(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {"id": doc["id"], "text": doc["text"], "content_hash": doc["content_hash"]}
 
@@ -275,7 +268,7 @@ class TeacherLabels(beam.PTransform):
         else:
             pattern = FileSystems.join(self.cache, "labels-*.parquet")
             keys = {(t, build_task(t, self.cfg).prompt_version, teacher_model(self.cfg)) for t in self.wanted}
-            if _existing(pattern):
+            if layout.has_files(pattern):
                 cached = docs.pipeline | "ReadCache" >> ReadRecords(pattern, ANNOTATION)
             else:
                 cached = docs.pipeline | "NoCacheYet" >> beam.Create([])

@@ -7,6 +7,18 @@ from apache_beam.io.filesystems import FileSystems
 STAGES = ("S1", "S2", "S3")
 
 
+def matched_files(pattern: str) -> list:
+    """Metadata of the files matching a glob on any Beam filesystem; none when even its directory does not exist."""
+    try:
+        return list(FileSystems.match([pattern])[0].metadata_list)
+    except Exception:  # a missing directory (no such output yet)
+        return []
+
+
+def has_files(pattern: str) -> bool:
+    return bool(matched_files(pattern))
+
+
 def _join(root: str, *parts: str) -> str:
     return FileSystems.join(root.rstrip("/"), *parts)
 

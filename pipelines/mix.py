@@ -19,7 +19,6 @@ import sys
 from collections.abc import Sequence
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from curation.mixture import Recipe, doc_domain, is_heldout, recipes_from_config
 from pipelines import layout
@@ -58,13 +57,6 @@ def attach_annotations(kv: tuple[str, dict], synth: SynthMix | None = None):
         yield synth_document(record, synth, lang, scores[0] if scores else None, group)
 
 
-def _has_files(pattern: str) -> bool:
-    try:
-        return bool(FileSystems.match([pattern])[0].metadata_list)
-    except Exception:  # no annotations directory at all
-        return False
-
-
 def read_annotated(
     pipeline: beam.Pipeline, out: str, use_annotations: bool = True, synth: SynthMix | None = None
 ) -> beam.PCollection:
@@ -75,7 +67,7 @@ def read_annotated(
     if use_annotations:
         for task in TASKS:
             pattern = layout.pattern(layout.annotations_prefix(out, task))
-            if _has_files(pattern):
+            if layout.has_files(pattern):
                 rows = pipeline | f"Read_{task}" >> ReadRecords(pattern, ANNOTATION)
                 tables[task] = rows | f"Key_{task}" >> beam.Map(lambda a: (a["id"], a))
     if synth is not None:
@@ -91,7 +83,7 @@ def synth_settings(config: dict) -> SynthMix | None:
     """``mix.synth`` when it is on and synthetic records exist; None otherwise (the mix is then unchanged)."""
     mix = config["mix"]
     settings = SynthMix.from_config(mix.get("synth"), seed=int(mix.get("seed", 0)))
-    if not settings.include or not _has_files(settings.records_pattern(config["run"]["output"])):
+    if not settings.include or not layout.has_files(settings.records_pattern(config["run"]["output"])):
         return None
     return settings
 

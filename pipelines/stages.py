@@ -27,6 +27,7 @@ from typing import Any
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.config import config_json
+from pipelines.layout import matched_files
 
 log = logging.getLogger(__name__)
 
@@ -69,19 +70,12 @@ def output_globs(out: str, stage: str) -> list[str]:
     return [_join(out, g) for g in STAGE_OUTPUTS.get(stage, (f"counts/{stage}.jsonl",))]
 
 
-def _matched(pattern: str) -> list[Any]:
-    try:
-        return list(FileSystems.match([pattern])[0].metadata_list)
-    except Exception:  # no such directory yet
-        return []
-
-
 def input_listing(config: Mapping[str, Any]) -> list[tuple[str, int]]:
     """(path, size) of every file the sources match: a changed or added input file changes the fingerprint."""
     found = []
     for src in config["sources"]:
         for pattern in src["paths"]:
-            found.extend((m.path, int(m.size_in_bytes)) for m in _matched(pattern))
+            found.extend((m.path, int(m.size_in_bytes)) for m in matched_files(pattern))
     return sorted(found)
 
 
@@ -112,13 +106,13 @@ def is_complete(out: str, stage: str, fp: str) -> bool:
     if not marker or marker.get("fingerprint") != fp:
         return False
     recorded = {path: size for path, size in marker.get("files", [])}
-    present = {m.path: int(m.size_in_bytes) for g in output_globs(out, stage) for m in _matched(g)}
+    present = {m.path: int(m.size_in_bytes) for g in output_globs(out, stage) for m in matched_files(g)}
     return all(present.get(path) == size for path, size in recorded.items())
 
 
 def write_marker(out: str, stage: str, record: Mapping[str, Any]) -> str:
     """Write the marker to a temporary name and rename it into place: it appears whole or not at all."""
-    files = sorted((m.path, int(m.size_in_bytes)) for g in output_globs(out, stage) for m in _matched(g))
+    files = sorted((m.path, int(m.size_in_bytes)) for g in output_globs(out, stage) for m in matched_files(g))
     payload = json.dumps({**record, "stage": stage, "files": files}, indent=1, sort_keys=True).encode("utf-8")
     path = marker_path(out, stage)
     tmp = path + ".inprogress"
@@ -131,7 +125,7 @@ def write_marker(out: str, stage: str, record: Mapping[str, Any]) -> str:
 def clear_stage(out: str, stage: str) -> int:
     """Delete the stage's marker, outputs and sink leftovers; returns the number of files removed."""
     patterns = [marker_path(out, stage), *output_globs(out, stage), *(_join(out, g) for g in TEMP_GLOBS)]
-    paths = sorted({m.path for p in patterns for m in _matched(p)})
+    paths = sorted({m.path for p in patterns for m in matched_files(p)})
     if paths:
         FileSystems.delete(paths)
     return len(paths)

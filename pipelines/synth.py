@@ -87,13 +87,6 @@ def load_recipes(cfg: Mapping[str, Any]) -> dict:
     }
 
 
-def _exists(pattern: str) -> bool:
-    try:
-        return bool(FileSystems.match([pattern])[0].metadata_list)
-    except Exception:
-        return False
-
-
 def synth_rejection(cand: Mapping[str, Any], stage: str, reason: str, detail: str) -> dict:
     return {
         "id": cand["id"],
@@ -418,7 +411,7 @@ def build_synth(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PCollec
         pattern = layout.pattern(layout.annotations_prefix(source_root, task))
         rows = (
             pipeline | f"Read_{task}" >> ReadRecords(pattern, ANNOTATION)
-            if _exists(pattern)
+            if layout.has_files(pattern)
             else pipeline | f"No_{task}" >> beam.Create([])
         )
         keyed[task] = rows | f"Key_{task}" >> beam.Map(lambda r: (r["id"], r))
