@@ -33,6 +33,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines import layout
 from pipelines.io import ReadRecords, WriteRecords
+from pipelines.isolation import per_batch
 from pipelines.metrics import WriteCounts, counter, tally
 from pipelines.options import base_parser, beam_options, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT
@@ -169,6 +170,29 @@ def _error_kind(row: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------------- DoFns
 
 
+def _teacher_failed(owner: TeacherFn, element: tuple[str, dict], err: BaseException):
+    """Per-record isolation: a (task, document) whose labelling raised → a ``failed`` Annotation row, not a dead job."""
+    from annotators.tasks.base import failed_row
+
+    task, doc = element
+    if task not in owner.tasks:
+        owner.tasks[task] = build_task(task, owner.cfg)
+    model = getattr(owner.backend, "model", None) or str(owner.cfg.get("model", ""))
+    counter("annotate", f"teacher_{task}_failed").inc()
+    yield failed_row(owner.tasks[task], model, getattr(owner.backend, "name", "?"), doc, err)
+
+
+def _student_failed(owner: StudentFn, doc: dict, err: BaseException):
+    """Per-record isolation: a document a student raised on → one ``failed`` row per student task."""
+    from annotators.students.fasttext_student import BACKEND
+    from annotators.tasks.base import failed_row
+
+    for name in owner.task_names:
+        counter("annotate", f"student_{name}_failed").inc()
+        yield failed_row(owner.tasks[name], owner.students[name].model_id, BACKEND, doc, err)
+
+
+
 class TeacherFn(beam.DoFn):
     """A batch of (task, document) pairs → one Annotation row each, from the LLM teacher (created once per worker)."""
 
@@ -185,6 +209,7 @@ class TeacherFn(beam.DoFn):
         if self.backend is not None:
             self.backend.close()
 
+    @per_batch("annotate", on_error=_teacher_failed)
     def process(self, batch: list[tuple[str, dict]]):
         from annotators.tasks.base import annotate_batch
 
@@ -219,6 +244,7 @@ class StudentFn(beam.DoFn):
             self.tasks[name] = build_task(name, self.cfg)
             self.students[name] = FastTextStudent(self.cfg["students"][name]).load()
 
+    @per_batch("annotate", on_error=_student_failed)
     def process(self, batch: list[dict]):
         for name in self.task_names:
             for row in self.students[name].annotate(self.tasks[name], batch):

@@ -10,48 +10,82 @@ import yaml
 from apache_beam.io.filesystems import FileSystems
 
 from curation.config_merge import deep_merge
+from pipelines import config_schema
+from pipelines.config_schema import DEFAULT_CONFIG, DEFAULTS_LABEL, SOURCE_TYPES, ConfigError, KeyPath
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-SOURCE_TYPES = ("pdf", "jsonl", "parquet", "text")
-SECTIONS = (
-    "run",
-    "sources",
-    "extract",
-    "normalize",
-    "langid",
-    "filters",
-    "dedup",
-    "decontam",
-    "annotate",
-    "synth",
-    "mix",
-)
+__all__ = [
+    "DEFAULT_CONFIG", "SOURCE_TYPES", "ConfigError", "apply_override", "config_json", "load_config", "resolve_paths",
+    "validate_config",
+]  # fmt: skip
+
+Origins = dict[KeyPath, str]  # key path → where its value was written: FILE:LINE:COL, --set KEY=VALUE
 
 
-class ConfigError(ValueError):
-    """The run config is invalid; the message names the key."""
-
-
-def _read_yaml(path: str | Path) -> dict:
-    """A YAML mapping from any Beam filesystem (local, gs://, s3://); a syntax error names the file and line."""
+def _read_yaml(path: str | Path, label: str | None = None) -> tuple[dict, Origins]:
+    """A YAML mapping from any Beam filesystem (local, gs://, s3://) and where each key is in it (``label:L:C``);
+    a syntax error names the file and line."""
+    label = label or str(path)
     try:
         with FileSystems.open(str(path)) as f:
             raw = f.read().decode("utf-8")
     except Exception as err:  # BeamIOError / OSError / UnicodeDecodeError: the message names the path
         raise ConfigError(f"{path}: cannot read the config ({err})") from None
+    loader = yaml.SafeLoader(raw)
     try:
-        data = yaml.safe_load(raw) or {}
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else {}
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: top level must be a mapping")
+        origins: Origins = {(): label}
+        _marks(loader, node, (), label, origins)
+        return data or {}, origins
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(err, 'problem', None) or err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping")
-    return data
+    finally:
+        loader.dispose()
 
 
-def apply_override(config: dict, assignment: str) -> None:
-    """Apply ``a.b.c=value`` (value parsed as YAML) in place."""
+def _marks(loader: yaml.SafeLoader, node: yaml.Node, path: KeyPath, label: str, out: Origins) -> None:
+    """Record ``label:line:column`` of every key (of every list item) under ``node``."""
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            mark = key_node.start_mark
+            out[(*path, key)] = f"{label}:{mark.line + 1}:{mark.column + 1}"
+            _marks(loader, value_node, (*path, key), label, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            mark = item.start_mark
+            out[(*path, i)] = f"{label}:{mark.line + 1}:{mark.column + 1}"
+            _marks(loader, item, (*path, i), label, out)
+
+
+def _overlay(origins: Origins, config: dict, layer: Origins) -> None:
+    """Origins after merging a layer over the config (``deep_merge``): a key the layer gives a non-mapping value
+    replaces everything beneath it."""
+    for path in layer:
+        if path and not isinstance(_value_at(config, path), dict):
+            for old in [p for p in origins if p[: len(path)] == path]:
+                del origins[old]
+    origins.update(layer)
+
+
+def _value_at(config: dict, path: KeyPath) -> object:
+    node: object = config
+    for part in path:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
+def apply_override(config: dict, assignment: str, origins: Origins | None = None) -> None:
+    """Apply ``a.b.c=value`` (value parsed as YAML) in place; ``origins`` then names ``--set a.b.c=value``."""
     if "=" not in assignment:
         raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE")
     key, raw = assignment.split("=", 1)
@@ -61,100 +95,21 @@ def apply_override(config: dict, assignment: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"--set {key}: {part} is not a mapping")
-    node[parts[-1]] = yaml.safe_load(raw)
-
-
-# Typed keys checked up front, so a malformed value fails at load time with its key, not deep inside a worker.
-POSITIVE_INTS = (
-    "extract.pdf_max_pages", "extract.pdf_max_bytes", "extract.pdf_pages_per_document", "normalize.max_chars",
-    "langid.batch_size", "langid.top_k", "dedup.batch_size", "dedup.max_rounds", "annotate.batch_size",
-    "annotate.max_doc_chars", "annotate.http.concurrency",
-)  # fmt: skip
-POSITIVE_NUMBERS = ("extract.pdf_timeout_s", "annotate.http.timeout_s")
-SHARES = ("normalize.max_junk_ratio", "annotate.teacher_sample", "langid.min_score")
-LISTS = ("langid.languages", "annotate.tasks", "dedup.previous")
-
-
-def _lookup(config: dict, dotted: str) -> tuple[bool, object]:
-    node: object = config
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return False, None
-        node = node[part]
-    return True, node
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _validate_types(config: dict) -> None:
-    for section in SECTIONS:
-        if section != "sources" and section in config and not isinstance(config[section], dict):
-            raise ConfigError(f"{section}: a mapping is required, got {type(config[section]).__name__}")
-    for key in POSITIVE_INTS:
-        found, value = _lookup(config, key)
-        if found and value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
-            raise ConfigError(f"{key}: a positive integer is required, got {value!r}")
-    for key in POSITIVE_NUMBERS:
-        found, value = _lookup(config, key)
-        if found and value is not None and not (_is_number(value) and value > 0):
-            raise ConfigError(f"{key}: a positive number (seconds) is required, got {value!r}")
-    for key in SHARES:
-        found, value = _lookup(config, key)
-        if found and value is not None and not (_is_number(value) and 0 <= value <= 1):
-            raise ConfigError(f"{key}: a number in [0, 1] is required, got {value!r}")
-    for key in LISTS:
-        found, value = _lookup(config, key)
-        if found and value is not None and not isinstance(value, list):
-            raise ConfigError(f"{key}: a list is required, got {value!r}")
-    found, value = _lookup(config, "mix.stages")  # stages by name (a mapping); a list of {name: ...} still works
-    if found and value is not None and not isinstance(value, dict | list):
-        raise ConfigError(f"mix.stages: a mapping of stage name to recipe is required, got {value!r}")
-
-
-def validate_config(config: dict) -> dict:
-    unknown = set(config) - set(SECTIONS)
-    if unknown:
-        raise ConfigError(f"unknown config section(s): {sorted(unknown)}; known: {list(SECTIONS)}")
-    _validate_types(config)
-    if not str(config["run"].get("output", "")):
-        raise ConfigError("run.output: required")
-    if not isinstance(config.get("sources"), list) or not config["sources"]:
-        raise ConfigError("sources: a non-empty list is required")
-    names = set()
-    for i, src in enumerate(config["sources"]):
-        if not isinstance(src, dict):
-            raise ConfigError(f"sources[{i}]: a mapping with name, type and paths is required, got {src!r}")
-        for key in ("name", "type", "paths"):
-            if key not in src:
-                raise ConfigError(f"sources[{i}].{key}: required")
-        if src["type"] not in SOURCE_TYPES:
-            raise ConfigError(f"sources[{i}].type: {src['type']!r} not in {SOURCE_TYPES}")
-        if not isinstance(src["paths"], list) or not src["paths"] or not all(isinstance(p, str) for p in src["paths"]):
-            raise ConfigError(f"sources[{i}].paths: a non-empty list of paths/globs is required")
-        if src["name"] in names:
-            raise ConfigError(f"sources[{i}].name: duplicate source name {src['name']!r}")
-        names.add(src["name"])
-    _validate_dedup(config["dedup"])
-    return config
-
-
-def _validate_dedup(dedup: dict) -> None:
-    from curation.dedup.keeper import POLICIES
-    from curation.dedup.minhash import MinHashParams
-    from curation.dedup.shingles import ShingleConfig
-
     try:
-        MinHashParams.from_mapping(dedup.get("minhash"))
-        ShingleConfig.from_mapping(dedup.get("shingles"))
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"dedup: {err}") from None
-    if dedup.get("keep") not in POLICIES:
-        raise ConfigError(f"dedup.keep: one of {', '.join(POLICIES)}")
-    verify = dedup.get("verify_jaccard")
-    if verify is not None and not (isinstance(verify, (int, float)) and 0 < verify <= 1):
-        raise ConfigError(f"dedup.verify_jaccard: a Jaccard threshold in (0, 1] or null, got {verify!r}")
+        node[parts[-1]] = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"--set {assignment}: invalid YAML value ({getattr(err, 'problem', None) or err})") from None
+    if origins is not None:
+        path = tuple(parts)
+        for old in [p for p in origins if p[: len(path)] == path]:
+            del origins[old]
+        origins[path] = f"--set {assignment}"
+
+
+def validate_config(config: dict, origins: Origins | None = None) -> dict:
+    """Every key known, every value of its type and range (pipelines/config_schema.py); ConfigError otherwise."""
+    config_schema.check(config, origins)
+    return config
 
 
 def resolve_paths(config: dict, base: Path) -> dict:
@@ -169,14 +124,17 @@ def resolve_paths(config: dict, base: Path) -> dict:
 
 
 def load_config(path: str | None = None, overrides: Iterable[str] = ()) -> dict:
-    config = _read_yaml(DEFAULT_CONFIG)
+    """Defaults, the user's YAML merged over them, then ``--set`` overrides; validated before any job starts."""
+    config, origins = _read_yaml(DEFAULT_CONFIG, DEFAULTS_LABEL)
     if path:
-        config = deep_merge(config, _read_yaml(path))
+        user, marks = _read_yaml(path)
+        config = deep_merge(config, user)
+        _overlay(origins, config, marks)
     for assignment in overrides:
-        apply_override(config, assignment)
+        apply_override(config, assignment, origins)
     local = path and "://" not in path and Path(path).resolve() != DEFAULT_CONFIG  # the defaults: repo-relative
     base = Path(path).resolve().parent if local else DEFAULT_CONFIG.parent.parent
-    return validate_config(resolve_paths(config, base))
+    return validate_config(resolve_paths(config, base), origins)
 
 
 def config_json(config: dict) -> str:

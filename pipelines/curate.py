@@ -15,7 +15,7 @@ import apache_beam as beam
 from pipelines import layout
 from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_first_id
 from pipelines.decontam import CONTAMINATED, Decontaminate, contaminated_rejection
-from pipelines.dedup import DUPLICATES, INDEX, KEPT, Dedup
+from pipelines.dedup import DUPLICATES, INDEX, KEPT, REJECTED, Dedup
 from pipelines.io import ReadSources, WriteRecords
 from pipelines.metrics import WriteCounts, score_bin, size_bin, tally
 from pipelines.options import base_parser, beam_options, parse, setup_logging
@@ -67,6 +67,7 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
     dedup_cfg = config["dedup"]
     dedup = docs | "Dedup" >> Dedup.from_config(dedup_cfg, [src["name"] for src in config["sources"]])
     docs, dups = dedup[KEPT], dedup[DUPLICATES]
+    rejected.append(dedup[REJECTED])
     if dedup_cfg.get("write_index", True):  # what a later incremental run dedups against
         dedup[INDEX] | "WriteDedupIndex" >> WriteRecords(layout.dedup_index_prefix(out), DEDUP_INDEX)
 

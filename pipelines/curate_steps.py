@@ -10,6 +10,7 @@ import apache_beam as beam
 
 from curation.records import rejection
 from curation.text import content_hash, normalize
+from pipelines.isolation import per_batch, per_record
 from pipelines.metrics import counter
 
 REJECT = "rejections"
@@ -32,6 +33,7 @@ class NormalizeFn(beam.DoFn):
         self.max_chars = int(cfg.get("max_chars", 5_000_000))
         self.max_junk = float(cfg.get("max_junk_ratio", 0.05))
 
+    @per_record("normalize")
     def process(self, doc: dict):
         result = normalize(doc["text"])
         if result.junk > self.max_junk:
@@ -72,6 +74,7 @@ class LangIdFn(beam.DoFn):
 
         self.decider = DocumentLanguageIdentifier.from_config(self.cfg)
 
+    @per_batch("langid")
     def process(self, batch: list[dict]):
         declared = [(d.get("meta") or {}).get(self.declared_field) if self.declared_field else None for d in batch]
         results = self.decider.predict_batch([d["text"] for d in batch], declared)
@@ -106,6 +109,7 @@ class QualityFilterFn(beam.DoFn):
 
         self.filters = build_filters(merged_filter_config(self.cfg))
 
+    @per_record("filter")
     def process(self, doc: dict):
         from curation.filters import apply_filters
 

@@ -8,14 +8,29 @@ reason is ``benchmark_ngram`` / ``benchmark_similar`` and whose detail names the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.pvalue import AsSingleton, TaggedOutput
 
+from pipelines.isolation import error_detail, error_reason, per_record
 from pipelines.metrics import counter
 
 CONTAMINATED = "contaminated"
+
+
+@dataclass(frozen=True)
+class CheckFailed:
+    """Stands in for a hit when checking one element raised: the caller's Rejection gets reason ``error:<Type>``."""
+
+    reason: str
+    detail: str
+    benchmark: str = "error"
+
+
+def _check_failed(_owner, element, err: BaseException):
+    yield TaggedOutput(CONTAMINATED, (element, CheckFailed(error_reason(err), error_detail(err))))
 
 
 def build_index(cfg: Mapping[str, Any]):
@@ -25,6 +40,8 @@ def build_index(cfg: Mapping[str, Any]):
 
 
 def hit_detail(hit) -> str:
+    if isinstance(hit, CheckFailed):
+        return hit.detail
     return f"{hit.benchmark}:{hit.item_id} ({hit.method}: {hit.detail})"
 
 
@@ -40,6 +57,7 @@ class _CheckFn(beam.DoFn):
         self.stage = stage
         self.text_of = text_of
 
+    @per_record("decontam", on_error=_check_failed)
     def process(self, element: dict, index):
         hit = index.check(self.text_of(element))
         if hit is None:

@@ -42,6 +42,7 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import AsSingleton, TaggedOutput
 
 from curation.dedup.components import Step, canonical_edge, is_rewritten, iter_large_star, iter_small_star
@@ -69,7 +70,9 @@ from curation.dedup.minhash import (
 )
 from curation.dedup.shingle_hash import ShingleHashes
 from curation.dedup.shingles import ShingleConfig
+from curation.records import rejection
 from pipelines import layout
+from pipelines.isolation import error_detail, error_reason, per_batch
 from pipelines.metrics import counter
 
 log = logging.getLogger(__name__)
@@ -77,6 +80,8 @@ log = logging.getLogger(__name__)
 KEPT = "kept"
 DUPLICATES = "duplicates"
 INDEX = "index"
+REJECTED = "rejections"  # documents whose dedup features could not be computed (per-record isolation)
+FAILED = "failed"
 HASH_VERSION = "h1"  # bump when curation.dedup.shingle_hash changes its output: old indexes become incompatible
 
 
@@ -568,6 +573,11 @@ FEATURES = "features"
 SIGNATURES = "signatures"
 
 
+def _sign_failed(_owner, doc: dict, err: BaseException):
+    """A document whose shingles or signature raised: joined back by id, it leaves dedup as a Rejection."""
+    yield TaggedOutput(FAILED, (doc["id"], rejection(doc, "dedup", error_reason(err), error_detail(err))))
+
+
 class _SignBatch(beam.DoFn):
     """A batch of documents -> ``(band key, node)`` per band; node features for verification and signatures for
     the index on tagged outputs. The hasher and signer are built once per worker."""
@@ -583,6 +593,7 @@ class _SignBatch(beam.DoFn):
         self.signer = MinHashSigner(self.settings.minhash)
         self.ranks = source_ranks(self.settings.source_order)
 
+    @per_batch("dedup", on_error=_sign_failed)
     def process(self, batch: list[dict]):
         settings = self.settings
         hashed: ShingleHashes = self.hasher.hash_batch([d["text"] for d in batch], [_script(d) for d in batch])
@@ -659,15 +670,20 @@ class _SplitNear(beam.DoFn):
 
     def process(self, element):
         doc_id, members = element
-        doc = cluster = signature = None
+        doc = cluster = signature = failed = None
         for tag, value in members:
             if tag == "doc":
                 doc = value
             elif tag == "cluster":
                 cluster = value
+            elif tag == FAILED:
+                failed = value
             else:
                 signature = value
         if doc is None:  # an old node: nothing to emit
+            return
+        if failed is not None:  # its features raised: on no edge, so nobody is its duplicate but its exact copies
+            yield TaggedOutput(REJECTED, failed)
             return
         if cluster is not None and cluster[0] != doc_id:
             counter("dedup", "near_duplicates").inc()
@@ -695,7 +711,7 @@ class NearDedup(beam.PTransform):
         signed = (
             docs
             | "Batch" >> beam.BatchElements(min_batch_size=1, max_batch_size=settings.batch_size)
-            | "Sign" >> beam.ParDo(_SignBatch(settings)).with_outputs(FEATURES, SIGNATURES, main="bands")
+            | "Sign" >> beam.ParDo(_SignBatch(settings)).with_outputs(FEATURES, SIGNATURES, FAILED, main="bands")
         )
         bands, features = [signed["bands"]], [signed[FEATURES]]
         if self.previous is not None:
@@ -720,13 +736,17 @@ class NearDedup(beam.PTransform):
             | "GroupByLabel" >> beam.GroupByKey()
             | "ClusterMembers" >> beam.ParDo(_ClusterMembers())
         )
-        tagged = {"doc": docs | "KeyById" >> beam.Map(lambda d: (d["id"], d)), "cluster": clusters}
+        tagged = {
+            "doc": docs | "KeyById" >> beam.Map(lambda d: (d["id"], d)),
+            "cluster": clusters,
+            FAILED: signed[FAILED],
+        }
         if settings.write_index:
             tagged["signature"] = signed[SIGNATURES]
         split = tag_and_group("JoinClusters", tagged) | "SplitNear" >> beam.ParDo(
             _SplitNear(settings.signature_params())
-        ).with_outputs(DUPLICATES, INDEX, main=KEPT)
-        return {KEPT: split[KEPT], DUPLICATES: split[DUPLICATES], INDEX: split[INDEX]}
+        ).with_outputs(DUPLICATES, INDEX, REJECTED, main=KEPT)
+        return {KEPT: split[KEPT], DUPLICATES: split[DUPLICATES], INDEX: split[INDEX], REJECTED: split[REJECTED]}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -744,14 +764,19 @@ def _final_of_duplicate(dup: Mapping[str, Any]):
 def _repoint(element):
     """One exact keeper: its final fate (kept, or a near duplicate of another) and its exact duplicates, streamed.
 
-    No final fate means the exact keeper is an earlier run's document: the duplicates already point at it.
+    No final fate means the exact keeper is an earlier run's document: the duplicates already point at it. A keeper
+    rejected by near dedup (its features raised) takes its exact copies with it: same text, same failure.
     """
     _, members = element
     final = next((value for tag, value in members if tag == "final"), None)
+    failed = next((value for tag, value in members if tag == FAILED), None)
     for tag, dup in members:
         if tag != "dup":
             continue
-        if final is None:
+        if failed is not None:
+            detail = f"exact copy of {failed['id']}, which failed: {failed['detail']}"
+            yield TaggedOutput(REJECTED, rejection(dup, "dedup", failed["reason"], detail))
+        elif final is None:
             yield dup
         else:
             keeper, size = final
@@ -792,7 +817,7 @@ class Dedup(beam.PTransform):
             previous = docs.pipeline | "ReadPreviousIndex" >> ReadDedupIndex(
                 settings.previous, settings.signature_params()
             )
-        kept, duplicates = docs, []
+        kept, duplicates, rejected = docs, [], []
         exact_dups = None
         index = None
         if settings.exact:
@@ -802,15 +827,22 @@ class Dedup(beam.PTransform):
             near = kept | "NearDedup" >> NearDedup(settings, previous)
             kept, index = near[KEPT], near[INDEX]
             duplicates.append(near[DUPLICATES])
+            rejected.append(near[REJECTED])
             if exact_dups is not None:
                 final = (
                     kept | "FinalOfKept" >> beam.Map(_final_of_kept),
                     near[DUPLICATES] | "FinalOfNearDup" >> beam.Map(_final_of_duplicate),
                 ) | "FinalKeepers" >> beam.Flatten()
-                exact_dups = tag_and_group(
+                repointed = tag_and_group(
                     "JoinFinalKeeper",
-                    {"dup": exact_dups | "ByExactKeeper" >> beam.Map(lambda d: (d["duplicate_of"], d)), "final": final},
-                ) | "Repoint" >> beam.FlatMap(_repoint)
+                    {
+                        "dup": exact_dups | "ByExactKeeper" >> beam.Map(lambda d: (d["duplicate_of"], d)),
+                        "final": final,
+                        FAILED: near[REJECTED] | "FailedKeepers" >> beam.Map(lambda r: (r["id"], r)),
+                    },
+                ) | "Repoint" >> beam.FlatMap(_repoint).with_outputs(REJECTED, main="dups")
+                exact_dups = repointed.dups
+                rejected.append(repointed[REJECTED])
         elif settings.write_index:
             index = kept | "ExactIndexRows" >> beam.Map(_exact_only_index_row(settings.signature_params()))
         if exact_dups is not None:
@@ -819,7 +851,14 @@ class Dedup(beam.PTransform):
             duplicates.append(docs | "NoDuplicates" >> beam.FlatMap(lambda _: []))
         if index is None:
             index = docs | "NoIndex" >> beam.FlatMap(lambda _: [])
-        return {KEPT: kept, DUPLICATES: tuple(duplicates) | "AllDuplicates" >> beam.Flatten(), INDEX: index}
+        if not rejected:
+            rejected.append(docs | "NoRejections" >> beam.FlatMap(lambda _: []))
+        return {
+            KEPT: kept,
+            DUPLICATES: tuple(duplicates) | "AllDuplicates" >> beam.Flatten(),
+            INDEX: index,
+            REJECTED: tuple(rejected) | "AllDedupRejections" >> beam.Flatten(),
+        }
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -830,7 +869,7 @@ def build_dedup(pipeline: beam.Pipeline, config: dict, inputs: Iterable[str]) ->
     """Read Document Parquet, dedup, write ``<output>/dedup/{documents,duplicates,index}-*.parquet`` + counts."""
     from pipelines.io import ReadRecords, WriteRecords
     from pipelines.metrics import WriteCounts, tally
-    from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE
+    from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, REJECTION
 
     out = config["run"]["output"]
     reads = [pipeline | f"Read{i}" >> ReadRecords(p, DOCUMENT) for i, p in enumerate(inputs)]
@@ -838,12 +877,15 @@ def build_dedup(pipeline: beam.Pipeline, config: dict, inputs: Iterable[str]) ->
     result = docs | "Dedup" >> Dedup.from_config(config["dedup"], [s["name"] for s in config["sources"]])
     result[KEPT] | "WriteKept" >> WriteRecords(layout.dedup_documents_prefix(out), DOCUMENT)
     result[DUPLICATES] | "WriteDuplicates" >> WriteRecords(layout.dedup_duplicates_prefix(out), DUPLICATE)
+    rejections_prefix = FileSystems.join(layout.dedup_dir(out), "rejections")
+    result[REJECTED] | "WriteRejections" >> WriteRecords(rejections_prefix, REJECTION)
     if config["dedup"].get("write_index", True):
         result[INDEX] | "WriteIndex" >> WriteRecords(layout.dedup_index_prefix(out), DEDUP_INDEX)
     counts = (
         tally(docs, "CountInput", lambda d: ("dedup", "input", "")),
         tally(result[KEPT], "CountKept", lambda d: ("dedup", "kept", "")),
         tally(result[DUPLICATES], "CountDuplicates", lambda d: ("dedup", "duplicate", d["method"])),
+        tally(result[REJECTED], "CountRejected", lambda r: ("dedup", "rejected", r["reason"])),
     )
     counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(layout.counts_path(out, "dedup"))
     return result

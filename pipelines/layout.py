@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os.path
+import posixpath
+
 from apache_beam.io.filesystems import FileSystems
 
 STAGES = ("S1", "S2", "S3")
@@ -19,8 +22,27 @@ def has_files(pattern: str) -> bool:
     return bool(matched_files(pattern))
 
 
+def _normalized(path: str) -> tuple[str, str, str]:
+    """(scheme, normalised path, separator): ``..`` and ``.`` segments resolved, for local paths and URLs alike."""
+    if "://" in path:
+        scheme, rest = path.split("://", 1)
+        return scheme, posixpath.normpath("/" + rest), "/"  # a leading / so that .. cannot climb above the bucket
+    return "", os.path.normpath(os.path.abspath(path)), os.sep
+
+
+def under_root(out: str, path: str) -> str:
+    """``path`` when it lies under the output root ``out``; ValueError when it would leave it (a name from the
+    config such as ``../../x`` joined into an output path). Defence in depth: the config already refuses such names."""
+    root_scheme, root, sep = _normalized(out)
+    scheme, norm, _ = _normalized(path)
+    prefix = root if root.endswith(sep) else root + sep
+    if scheme != root_scheme or not (norm == root or norm.startswith(prefix)):
+        raise ValueError(f"output path {path!r} leaves the output root {out!r}")
+    return path
+
+
 def _join(root: str, *parts: str) -> str:
-    return FileSystems.join(root.rstrip("/"), *parts)
+    return under_root(root, FileSystems.join(root.rstrip("/"), *parts))
 
 
 def curated_dir(out: str) -> str:

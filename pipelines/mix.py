@@ -19,15 +19,16 @@ import sys
 from collections.abc import Sequence
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from curation.mixture import Recipe, doc_domain, is_heldout, recipes_from_config
 from pipelines import layout
-from pipelines.io import ReadRecords
-from pipelines.metrics import WriteCounts
+from pipelines.io import ReadRecords, WriteRecords
+from pipelines.metrics import WriteCounts, tally
 from pipelines.mix_synth import CapSynthetic, SynthMix, synth_document, with_synth_weights
 from pipelines.mixing import BuildStageShards, ShardSpec, manifest_counts
 from pipelines.options import base_parser, beam_options, parse, setup_logging
-from schemas import ANNOTATION, DOCUMENT, SYNTH_RECORD
+from schemas import ANNOTATION, DOCUMENT, REJECTION, SYNTH_RECORD
 
 log = logging.getLogger(__name__)
 TASKS = ("edu", "domain", "safety")
@@ -98,6 +99,12 @@ def heldout_share(config: dict) -> tuple[float, int]:
     return float(ablation.get("heldout_share", 0.0)), int(ablation.get("seed", config["mix"].get("seed", 0)))
 
 
+def mix_rejections_prefix(out: str) -> str:
+    """Documents the mix could not place because handling them raised (``shards/_rejections/``: under the mix
+    stage's outputs, and never a stage name, which must start with a letter or digit)."""
+    return FileSystems.join(layout.shards_dir(out), "_rejections", "rejections")
+
+
 def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = True) -> beam.PCollection:
     """The stage shards of a run; with ``mix.exclude_heldout`` the ablation's held-out documents stay out of them."""
     out = config["run"]["output"]
@@ -114,7 +121,11 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
         share, seed = heldout_share(config)
         docs = docs | "DropHeldOut" >> beam.Filter(lambda d: not is_heldout(d["id"], share, seed))
     spec = ShardSpec.from_config(config["mix"].get("shards"))
-    manifests = docs | "BuildStageShards" >> BuildStageShards(recipes, layout.shards_dir(out), spec)
+    shards = BuildStageShards(recipes, layout.shards_dir(out), spec)
+    manifests = docs | "BuildStageShards" >> shards
+    shards.rejected | "WriteMixRejections" >> WriteRecords(mix_rejections_prefix(out), REJECTION)
+    # "failed", not "rejected": these documents were counted kept by curate; the run's balance must not count twice
+    counts.append(tally(shards.rejected, "CountMixFailed", lambda r: ("mix", "failed", r["reason"])))
     (
         (manifests | "ManifestCounts" >> beam.FlatMap(manifest_counts), *counts)
         | "AllCounts" >> beam.Flatten()

@@ -33,6 +33,7 @@ from curation.mixture import (
     profile_merge,
 )
 from curation.tokens import QwenTokenCounter
+from pipelines.isolation import REJECT, per_batch, per_record
 from schemas import SCHEMA_VERSION, SHARD_ROW, validate_table
 
 _NAMESPACE = "mixing"
@@ -85,6 +86,7 @@ class _CountTokensFn(beam.DoFn):
     def setup(self) -> None:
         self._counter = self._shared.acquire(QwenTokenCounter)
 
+    @per_batch("mix")
     def process(self, batch: list[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         missing = [doc["text"] for doc in batch if doc.get("n_tokens") is None]
         counts = iter(self._counter.count_batch(missing))
@@ -94,7 +96,8 @@ class _CountTokensFn(beam.DoFn):
 
 
 class CountTokens(beam.PTransform):
-    """Documents -> the same documents with ``n_tokens`` (Qwen tokenizer) filled in where missing."""
+    """Documents -> ``docs``: the same documents with ``n_tokens`` (Qwen tokenizer) filled in where missing, and
+    ``rejections``: documents whose count raised (per-record isolation)."""
 
     def __init__(self, shared: Shared | None = None) -> None:
         super().__init__()
@@ -104,7 +107,7 @@ class CountTokens(beam.PTransform):
         return (
             docs
             | "BatchForTokens" >> beam.BatchElements(min_batch_size=8, max_batch_size=256)
-            | "CountTokens" >> beam.ParDo(_CountTokensFn(self._shared))
+            | "CountTokens" >> beam.ParDo(_CountTokensFn(self._shared)).with_outputs(REJECT, main="docs")
         )
 
 
@@ -161,6 +164,7 @@ class _InstanceRowsFn(beam.DoFn):
     def setup(self) -> None:
         self._counter = self._shared.acquire(QwenTokenCounter)
 
+    @per_record("mix")
     def process(self, doc: dict[str, Any], plans: dict[str, dict]) -> Iterable[tuple[tuple[str, int], dict]]:
         for recipe in self._recipes:
             plan = plans[recipe.name]
@@ -324,17 +328,21 @@ class BuildStageShards(beam.PTransform):
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
         shared = Shared()  # one tokenizer per worker process, used by both DoFns
-        counted = docs | "Tokens" >> CountTokens(shared)
+        tokens = docs | "Tokens" >> CountTokens(shared)
+        counted = tokens.docs
         plans = (
             counted
             | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
             | "SumProfiles" >> beam.CombineGlobally(ProfilesFn())
             | "Plans" >> beam.Map(make_plans, self._recipes, self._spec)
         )
+        instances = counted | "InstanceRows" >> beam.ParDo(
+            _InstanceRowsFn(self._recipes, self._spec, shared), plans=beam.pvalue.AsSingleton(plans)
+        ).with_outputs(REJECT, main="rows")
+        # documents whose token count or instances raised (per-record isolation): build_mix writes and counts them
+        self.rejected = (tokens[REJECT], instances[REJECT]) | "MixRejections" >> beam.Flatten()
         stats = (
-            counted
-            | "InstanceRows"
-            >> beam.ParDo(_InstanceRowsFn(self._recipes, self._spec, shared), plans=beam.pvalue.AsSingleton(plans))
+            instances.rows
             | "GroupIntoShards" >> beam.GroupByKey()
             | "WriteShards" >> beam.ParDo(_WriteShardFn(self._root, self._spec))
             | "SumStats" >> beam.CombineGlobally(StatsFn())

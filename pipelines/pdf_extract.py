@@ -16,6 +16,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from curation.pdf import IsolatedRunner, PdfError, extract_pdf, page_ranges, pdf_info
 from curation.records import doc_id, new_document, rejection
+from pipelines.isolation import error_detail, error_reason, per_record
 from pipelines.metrics import counter
 
 REJECT = "rejections"
@@ -55,9 +56,23 @@ class _IsolatedDoFn(beam.DoFn):
         return path[len(self.prefix) :] if path.startswith(self.prefix) else path.rsplit("/", 1)[-1]
 
 
+def _plan_failed(owner: _IsolatedDoFn, readable, err: BaseException):
+    """Per-record isolation: a PDF whose planning raised outside the isolated child → its Rejection."""
+    path = readable.metadata.path
+    base = {"id": doc_id(owner.source, owner._rel(path)), "source": owner.source, "locator": path}
+    yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", error_reason(err), error_detail(err)))
+
+
+def _extract_failed(owner: _IsolatedDoFn, task: tuple[str, str, int, int], err: BaseException):
+    path, key, first, last = task
+    base = {"id": doc_id(owner.source, key), "source": owner.source, "locator": f"{path}#p{first}-{last}"}
+    yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "extract", error_reason(err), error_detail(err)))
+
+
 class PlanPdfFn(_IsolatedDoFn):
     """ReadableFile → (path, key, first, last, whole) extraction tasks; unreadable PDFs → Rejections."""
 
+    @per_record("extract", on_error=_plan_failed)
     def process(self, readable):
         path = readable.metadata.path
         rel = self._rel(path)
@@ -88,6 +103,7 @@ class PlanPdfFn(_IsolatedDoFn):
 class ExtractPdfRangeFn(_IsolatedDoFn):
     """One (path, key, first, last) task → one Document, or a Rejection saying why it yields none."""
 
+    @per_record("extract", on_error=_extract_failed)
     def process(self, task: tuple[str, str, int, int]):
         path, key, first, last = task
         base = {"id": doc_id(self.source, key), "source": self.source, "locator": f"{path}#p{first}-{last}"}
@@ -130,7 +146,7 @@ class ReadPdfs(beam.PTransform):
     def expand(self, pbegin):
         planned = (
             pbegin
-            | "Match" >> fileio.MatchFiles(self.pattern)
+            | "Match" >> fileio.MatchFiles(self.pattern, fileio.EmptyMatchTreatment.ALLOW)
             | "Open" >> fileio.ReadMatches()
             | "Plan" >> beam.ParDo(PlanPdfFn(self.source, self.prefix, self.extract)).with_outputs(REJECT, main="tasks")
         )

@@ -10,7 +10,11 @@ A stage (curate, annotate, mix, ...) owns a set of output globs under the run's 
 3. retries the whole job when it fails (a worker killed mid-bundle: Dataflow retries the bundle itself; the local
    FnApiRunner does not, so the job is retried here). Outputs have deterministic names and are committed by the
    sink's finalize step only, and each attempt starts from a clean slate, so a retry cannot duplicate data.
-   Disk full is not retried: it raises ``DiskFullError`` after removing the partial outputs.
+   Only what can succeed on a second try is retried (``pipelines.failures``): a config error, a ``SystemicError``
+   (also when it only survives as text in the runner's error) and disk full stop at once, and a failure that repeats
+   with the same cause stops after its second attempt; a worker process that died is retried every time.
+   Disk full raises ``DiskFullError`` and every other failure ``StageFailed`` (stage, attempts, the one-line cause),
+   both after removing the partial outputs.
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from pipelines.config import config_json
+from pipelines.atomic import remove_temp_dirs, temp_glob, write_atomic
+from pipelines.config import ConfigError, config_json
+from pipelines.failures import cause_key, not_retryable, one_line_cause, worker_died
 from pipelines.layout import matched_files
 
 log = logging.getLogger(__name__)
 
 MARKERS = "_markers"
+FACTORY_ORDER = ("curate", "annotate", "synth", "mix")  # the order stages chain their fingerprints in
 # The config sections each stage reads; a stage not listed here reads its own section (``synth`` → ``synth``).
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
     "curate": ("sources", "extract", "normalize", "langid", "filters", "decontam", "dedup"),
@@ -55,7 +62,14 @@ class DiskFullError(OSError):
 
 
 class StageFailed(RuntimeError):
-    """A stage failed on every attempt; its partial outputs were removed and no marker was written."""
+    """A stage failed on every attempt it was given; its partial outputs were removed and no marker was written.
+    The message names the stage, the attempts, why it was not retried (if so) and the one-line cause."""
+
+    def __init__(self, stage: str, attempts: int, cause: str, why: str | None = None):
+        self.stage, self.attempts, self.cause, self.why = stage, attempts, cause, why
+        plural = "s" if attempts != 1 else ""
+        note = f", not retried ({why})" if why else ""
+        super().__init__(f"{stage}: failed after {attempts} attempt{plural}{note}: {cause}; partial outputs removed")
 
 
 def _join(root: str, rel: str) -> str:
@@ -114,20 +128,24 @@ def write_marker(out: str, stage: str, record: Mapping[str, Any]) -> str:
     """Write the marker to a temporary name and rename it into place: it appears whole or not at all."""
     files = sorted((m.path, int(m.size_in_bytes)) for g in output_globs(out, stage) for m in matched_files(g))
     payload = json.dumps({**record, "stage": stage, "files": files}, indent=1, sort_keys=True).encode("utf-8")
-    path = marker_path(out, stage)
-    tmp = path + ".inprogress"
-    with FileSystems.create(tmp) as f:
-        f.write(payload)
-    FileSystems.rename([tmp], [path])
-    return path
+    return write_atomic(marker_path(out, stage), payload)
+
+
+def leftover_globs(out: str, stage: str) -> list[str]:
+    """Temporary files an interrupted attempt of the stage may leave: ``write_atomic``'s ``.name.tmp-*`` beside each
+    output and the marker, and the Beam sinks' ``beam-temp-*`` files."""
+    owned = [*STAGE_OUTPUTS.get(stage, (f"counts/{stage}.jsonl",)), f"{MARKERS}/{stage}.json"]
+    return [*(_join(out, temp_glob(g)) for g in owned), *(_join(out, g) for g in TEMP_GLOBS)]
 
 
 def clear_stage(out: str, stage: str) -> int:
-    """Delete the stage's marker, outputs and sink leftovers; returns the number of files removed."""
-    patterns = [marker_path(out, stage), *output_globs(out, stage), *(_join(out, g) for g in TEMP_GLOBS)]
+    """Delete the stage's marker, outputs and leftovers (temporary files, ``beam-temp-*`` directories); returns the
+    number of files removed."""
+    patterns = [marker_path(out, stage), *output_globs(out, stage), *leftover_globs(out, stage)]
     paths = sorted({m.path for p in patterns for m in matched_files(p)})
     if paths:
         FileSystems.delete(paths)
+    remove_temp_dirs(out)
     return len(paths)
 
 
@@ -156,6 +174,17 @@ class StageOutcome:
     counters: dict[str, int] = field(default_factory=dict)
 
 
+def retry_verdict(err: BaseException, previous: str | None) -> str | None:
+    """Why a failed attempt must not be retried (config error, systemic, the same cause as the attempt before), or
+    None when another attempt may succeed (a worker that died always may)."""
+    why = not_retryable(err)
+    if why or worker_died(err):
+        return why
+    if previous is not None and cause_key(err) == previous:
+        return "the same failure twice: deterministic"
+    return None
+
+
 def run_stage(
     name: str,
     out: str,
@@ -164,13 +193,17 @@ def run_stage(
     retries: int = 2,
     force: bool = False,
     backoff_s: float = 1.0,
+    check: Callable[[], None] | None = None,
 ) -> StageOutcome:
-    """Skip the stage if complete, else run ``job`` (returns its counters) with up to ``retries`` retries."""
+    """Skip the stage if complete, else run ``job`` (returns its counters), retrying what can succeed on a retry
+    (up to ``retries`` times). ``check`` runs after a successful job and before the marker is written: when it
+    raises (counts that do not balance) the stage keeps its outputs for inspection but gets no marker."""
     if not force and is_complete(out, name, fp):
         marker = read_marker(out, name) or {}
         log.info("%s: complete from an earlier run (%s), skipped", name, marker.get("finished_at"))
         return StageOutcome(name, "skipped", fp, counters=dict(marker.get("counters") or {}))
     t0 = time.perf_counter()
+    previous: str | None = None
     for attempt in range(1, retries + 2):
         removed = clear_stage(out, name)
         if removed:
@@ -183,12 +216,19 @@ def run_stage(
                 raise DiskFullError(
                     errno.ENOSPC, f"{name}: disk full writing under {out}; partial outputs removed, no marker"
                 ) from err
-            if attempt > retries:
+            why = retry_verdict(err, previous)
+            if why or attempt > retries:
                 clear_stage(out, name)
-                raise StageFailed(f"{name}: failed after {attempt} attempts; partial outputs removed") from err
-            log.warning("%s: attempt %d failed (%s); retrying", name, attempt, str(err).splitlines()[0][:300])
+                if isinstance(err, ConfigError):  # raised here, not in a worker: the CLI names the key as it is
+                    raise
+                raise StageFailed(name, attempt, one_line_cause(err), why) from err
+            previous = cause_key(err)
+            log.warning("%s: attempt %d failed (%s); retrying", name, attempt, one_line_cause(err, 300))
             time.sleep(backoff_s * attempt)
             continue
+        remove_temp_dirs(out)  # a sink's emptied temp directories
+        if check is not None:
+            check()
         seconds = time.perf_counter() - t0
         write_marker(
             out,
@@ -205,7 +245,9 @@ def run_stage(
     raise AssertionError("unreachable")
 
 
-def chain_fingerprints(config: Mapping[str, Any], stages: Sequence[str], order: Iterable[str]) -> dict[str, str]:
+def chain_fingerprints(
+    config: Mapping[str, Any], stages: Sequence[str], order: Iterable[str] = FACTORY_ORDER
+) -> dict[str, str]:
     """Fingerprints of ``stages``, each chained on the one before it in the factory ``order``."""
     fps: dict[str, str] = {}
     upstream = None

@@ -32,8 +32,9 @@ from apache_beam.pvalue import TaggedOutput
 from pipelines import layout
 from pipelines.annotate import build_backend, teacher_model
 from pipelines.decontam import CONTAMINATED, Decontaminate, hit_detail
-from pipelines.dedup import DUPLICATES, KEPT, Dedup, DedupSettings
+from pipelines.dedup import DUPLICATES, KEPT, REJECTED, Dedup, DedupSettings
 from pipelines.io import ReadRecords, WriteRecords
+from pipelines.isolation import error_detail, error_reason, per_batch, per_record
 from pipelines.metrics import WriteCounts, counter, tally
 from pipelines.options import base_parser, beam_options, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT, DUPLICATE, REJECTION, SYNTH_RECORD
@@ -100,6 +101,27 @@ def synth_rejection(cand: Mapping[str, Any], stage: str, reason: str, detail: st
     }
 
 
+def _candidate_failed(stage: str):
+    """Per-record isolation: a candidate whose step raised → its Rejection at ``stage`` (reason ``error:<Type>``)."""
+
+    def on_error(_owner, cand: dict, err: BaseException):
+        yield TaggedOutput(REJECT, synth_rejection(cand, stage, error_reason(err), error_detail(err)))
+
+    return on_error
+
+
+def _generation_failed(owner: GenerateFn, element: tuple[str, dict], err: BaseException):
+    """Per-record isolation: a seed whose generation raised → one Rejection per candidate it was to give."""
+    name, seed = element
+    for j in range(owner.counts.get(name, 1)):
+        cand = {"id": f"synth/{name}/{seed['id']}#{j}", "recipe": name, "seed_id": seed["id"], "text": ""}
+        yield TaggedOutput(REJECT, synth_rejection(cand, "synth_generate", error_reason(err), error_detail(err)))
+
+
+def _seed_failed(_owner, _element, err: BaseException):
+    yield TaggedOutput("decisions", (("seed", "failed", error_reason(err)), 1))
+
+
 # ------------------------------------------------------------------------------------------------------ seeds
 
 
@@ -117,6 +139,7 @@ class SelectSeeds(beam.DoFn):
         self.group_of = domain_group
         self.recipe_domains = {n: rc.get("domains") or [] for n, rc in recipe_configs(self.cfg).items()}
 
+    @per_record("synth_seed", on_error=_seed_failed)
     def process(self, element):
         from synth.seeds import decide_seed, recipes_for
 
@@ -158,6 +181,7 @@ class GenerateFn(beam.DoFn):
     def teardown(self):
         self.backend.close()
 
+    @per_batch("synth_generate", on_error=_generation_failed)
     def process(self, batch: list[tuple[str, dict]]):
         from dataclasses import replace
 
@@ -198,6 +222,7 @@ class GenerateFn(beam.DoFn):
 class ParseFn(beam.DoFn):
     """Candidate → parsed, on the output of its recipe kind; unparsable ones are rejected with the parser's reason."""
 
+    @per_record("synth_parse", on_error=_candidate_failed("synth_parse"))
     def process(self, cand: dict):
         from synth.parse import ParseError, parse_code, parse_math
 
@@ -263,6 +288,7 @@ class SolveFn(beam.DoFn):
     def teardown(self):
         self.backend.close()
 
+    @per_batch("synth_verify", on_error=_candidate_failed("synth_verify"))
     def process(self, batch: list[dict]):
         from dataclasses import replace
 
@@ -315,6 +341,7 @@ class SandboxFn(beam.DoFn):
         self.limits = SandboxLimits.from_mapping(self.cfg.get("sandbox"))
         self.recipe = load_recipes(self.cfg)["code"]
 
+    @per_record("synth_verify", on_error=_candidate_failed("synth_verify"))
     def process(self, cand: dict):
         from synth.verify import verify_code
 
@@ -348,6 +375,7 @@ class CheckExplanationFn(beam.DoFn):
         self.settings = ExplanationSettings(**(self.cfg.get("explanation") or {}))
         self.recipe = load_recipes(self.cfg)["explanation"]
 
+    @per_record("synth_verify", on_error=_candidate_failed("synth_verify"))
     def process(self, cand: dict):
         from synth.verify import verify_explanation
 
@@ -471,6 +499,7 @@ def build_synth(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PCollec
         deduped = records | "AsDocuments" >> beam.Map(as_document) | "Dedup" >> Dedup(settings)
         records = deduped[KEPT] | "BackToRecords" >> beam.Map(lambda d: d["_record"])
         duplicates = deduped[DUPLICATES]
+        rejected.append(deduped[REJECTED])
     else:
         duplicates = records | "NoDuplicates" >> beam.FlatMap(lambda _: [])
     rejections = tuple(rejected) | "AllRejections" >> beam.Flatten()

@@ -41,7 +41,9 @@ def build_ocr_backend(cfg: dict | None) -> OcrBackend | None:
     backend = str(cfg.pop("backend", "none")).lower()
     if backend not in _KEYS:
         raise ValueError(f"unknown OCR backend {backend!r}; expected one of {sorted(_KEYS)}")
-    unknown = set(cfg) - _KEYS[backend]
+    # ``none`` switches OCR off: settings left over for the other backends (the default ``dpi``) are ignored
+    allowed = set().union(*_KEYS.values()) if backend == "none" else _KEYS[backend]
+    unknown = set(cfg) - allowed
     if unknown:
         raise ValueError(f"unknown keys for OCR backend {backend!r}: {sorted(unknown)}")
     if backend == "none":
