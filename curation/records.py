@@ -12,6 +12,13 @@ def doc_id(source: str, key: str) -> str:
     return f"{source}/{key}"
 
 
+def id_problem(record_id: str) -> str | None:
+    """Why a source's own record id cannot be used (NUL is reserved by dedup node names), or None."""
+    if "\x00" in record_id:
+        return f"id {record_id!r} contains NUL"
+    return None
+
+
 def line_key(line: bytes) -> str:
     """Key for a record without an id of its own: a short hash of its raw bytes (stable across runs and machines)."""
     return "h" + hashlib.blake2b(line, digest_size=8).hexdigest()

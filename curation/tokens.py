@@ -161,7 +161,7 @@ class QwenTokenCounter:
                     break
                 end_tok = max(start_tok + 1, n_total - (n_rest - max_tokens))  # merges differ at the cut: back off
             hard = offsets[end_tok] if end_tok < n_total else len(decoded)
-            lo = offsets[max(start_tok + 1, end_tok - window)]
+            lo = offsets[min(max(start_tok + 1, end_tok - window), n_total - 1)]  # end_tok may be n_total
             cut = _last_boundary(decoded, lo, hard) or hard
             cut = max(cut, start_char + 1)
             piece = decoded[start_char:cut]

@@ -36,6 +36,7 @@ from curation.mixture import Recipe, dimension_value, eligible, is_heldout, prof
 from curation.proxy_lm import ProxyConfig, train_and_evaluate
 from curation.regmix import FEATURES, Ridge, candidates, normalise, predicted_best, select_regression, spearman
 from pipelines import layout
+from pipelines.atomic import write_atomic
 from pipelines.mix import mix_recipes, read_annotated
 from pipelines.mixing import BuildStageShards, ShardSpec
 from pipelines.options import beam_options
@@ -257,11 +258,9 @@ def run_ablation(
             verify_best(config, beam_argv, base, dim, best_weights, targets, ab, fitted, use_annotations)
         )
     summary["plans"] = {n: m["plan"]["target_shares"] for n, m in sorted(manifests.items())}
-    with FileSystems.create(FileSystems.join(root, "results.json")) as f:
-        f.write(json.dumps(summary, indent=1, sort_keys=True, default=float).encode())
-    report = FileSystems.join(root, "report.html")
-    with FileSystems.create(report) as f:
-        f.write(render_ablation_report(summary).encode())
+    results = json.dumps(summary, indent=1, sort_keys=True, default=float).encode()
+    write_atomic(FileSystems.join(root, "results.json"), results)
+    report = write_atomic(FileSystems.join(root, "report.html"), render_ablation_report(summary).encode())
     summary["report"] = report
     return summary
 

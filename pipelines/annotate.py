@@ -33,9 +33,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipelines import layout
 from pipelines.io import ReadRecords, WriteRecords
-from pipelines.isolation import per_batch
+from pipelines.isolation import DEFAULT_MAX_CONSECUTIVE_ERRORS, ErrorBudget, per_batch
 from pipelines.metrics import WriteCounts, counter, tally
-from pipelines.options import base_parser, beam_options, parse, setup_logging
+from pipelines.options import base_parser, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,10 @@ def _error_kind(row: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------------- DoFns
 
 
+class TeacherRowFailed(Exception):
+    """The teacher returned a ``failed`` row (after the backend's own retries); its text is the row's error."""
+
+
 def _teacher_failed(owner: TeacherFn, element: tuple[str, dict], err: BaseException):
     """Per-record isolation: a (task, document) whose labelling raised → a ``failed`` Annotation row, not a dead job."""
     from annotators.tasks.base import failed_row
@@ -192,7 +196,6 @@ def _student_failed(owner: StudentFn, doc: dict, err: BaseException):
         yield failed_row(owner.tasks[name], owner.students[name].model_id, BACKEND, doc, err)
 
 
-
 class TeacherFn(beam.DoFn):
     """A batch of (task, document) pairs → one Annotation row each, from the LLM teacher (created once per worker)."""
 
@@ -204,6 +207,15 @@ class TeacherFn(beam.DoFn):
     def setup(self):
         self.backend = build_backend(self.cfg)
         self._retries_seen = 0
+        self._failed_rows = ErrorBudget("annotate", DEFAULT_MAX_CONSECUTIVE_ERRORS)
+
+    def _watch(self, row: Mapping[str, Any]) -> None:
+        """A failed row is one document's fault; every row failing, request after request, is a dead or unreachable
+        model server: the job stops with that cause instead of writing a table of failures."""
+        if row["status"] == "ok":
+            self._failed_rows.ok()
+        else:
+            self._failed_rows.failed(row["id"], TeacherRowFailed(row.get("error") or "failed"))
 
     def teardown(self):
         if self.backend is not None:
@@ -221,6 +233,7 @@ class TeacherFn(beam.DoFn):
                 self.tasks[name] = build_task(name, self.cfg)
             for row in annotate_batch(self.tasks[name], self.backend, docs):
                 counter("annotate", f"teacher_{row['task']}_{row['status']}").inc()
+                self._watch(row)
                 yield row
         stats = getattr(self.backend, "stats", None)
         if stats is not None and stats["retries"] > self._retries_seen:
@@ -401,10 +414,13 @@ def build_annotate(pipeline: beam.Pipeline, config: dict) -> beam.PCollection:
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
-    setup_logging()
-    _, config, beam_argv = parse(base_parser(__doc__), argv)
-    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
-        build_annotate(pipeline, config)
+    """The CLI: under the output lock, as a stage with a marker; checks every task's ok + failed = documents read."""
+    from pipelines.stage_cli import add_stage_flags, cli_errors, run_standalone
+
+    with cli_errors():
+        setup_logging()
+        args, config, beam_argv = parse(add_stage_flags(base_parser(__doc__)), argv)
+        run_standalone("annotate", build_annotate, args, config, beam_argv)
     log.info("annotate: wrote %s", layout.annotations_prefix(config["run"]["output"], "*"))
     return config
 

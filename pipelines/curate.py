@@ -18,7 +18,7 @@ from pipelines.decontam import CONTAMINATED, Decontaminate, contaminated_rejecti
 from pipelines.dedup import DUPLICATES, INDEX, KEPT, REJECTED, Dedup
 from pipelines.io import ReadSources, WriteRecords
 from pipelines.metrics import WriteCounts, score_bin, size_bin, tally
-from pipelines.options import base_parser, beam_options, parse, setup_logging
+from pipelines.options import base_parser, parse, setup_logging
 from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, REJECTION
 
 log = logging.getLogger(__name__)
@@ -99,10 +99,13 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
-    setup_logging()
-    _, config, beam_argv = parse(base_parser(__doc__), argv)
-    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
-        build_curate(pipeline, config)
+    """The CLI: under the output lock, as a stage with a marker; checks input = kept + rejected + duplicate."""
+    from pipelines.stage_cli import add_stage_flags, cli_errors, run_standalone
+
+    with cli_errors():
+        setup_logging()
+        args, config, beam_argv = parse(add_stage_flags(base_parser(__doc__)), argv)
+        run_standalone("curate", build_curate, args, config, beam_argv)
     log.info("curate: wrote %s", layout.curated_dir(config["run"]["output"]))
     return config
 

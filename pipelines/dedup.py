@@ -72,7 +72,7 @@ from curation.dedup.shingle_hash import ShingleHashes
 from curation.dedup.shingles import ShingleConfig
 from curation.records import rejection
 from pipelines import layout
-from pipelines.isolation import error_detail, error_reason, per_batch
+from pipelines.isolation import SystemicError, error_detail, error_reason, per_batch
 from pipelines.metrics import counter
 
 log = logging.getLogger(__name__)
@@ -216,8 +216,8 @@ class _CheckIndexRow(beam.DoFn):
         self.params = params
 
     def process(self, row: dict):
-        if row["params"] != self.params:
-            raise ValueError(
+        if row["params"] != self.params:  # a configuration mismatch, not one bad row: stop the job
+            raise SystemicError(
                 f"dedup index row {row['id']!r} was built with {row['params']!r} but this run signs with "
                 f"{self.params!r}: use the same dedup.minhash / dedup.shingles settings as the earlier run"
             )
@@ -892,7 +892,8 @@ def build_dedup(pipeline: beam.Pipeline, config: dict, inputs: Iterable[str]) ->
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from pipelines.options import base_parser, beam_options, parse, setup_logging
+    from pipelines.options import base_parser, parse, setup_logging
+    from pipelines.stage_cli import cli_errors
 
     setup_logging()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -918,9 +919,37 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     previous = config["dedup"].get("previous") or []
     config["dedup"]["previous"] = [*([previous] if isinstance(previous, str) else previous), *args.previous]
-    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
-        build_dedup(pipeline, config, args.input)
-    log.info("dedup: wrote %s", layout.dedup_dir(config["run"]["output"]))
+    with cli_errors():
+        run_dedup_job(config, args.input, beam_argv)
+
+
+def run_dedup_job(config: dict, inputs: Sequence[str], beam_argv: Sequence[str]) -> dict[str, int]:
+    """The standalone dedup job under the output lock; its counts must balance: input = kept + duplicate + rejected."""
+    from pipelines.atomic import sweep_temp
+    from pipelines.balance import Unbalanced
+    from pipelines.failures import one_line_cause
+    from pipelines.lock import OutputLock
+    from pipelines.manifest import read_counts, totals_of
+    from pipelines.stage_cli import LOCK_TEMP, new_run_id, run_pipeline
+    from pipelines.stages import StageFailed
+
+    out = config["run"]["output"]
+    run_id = new_run_id()
+    with OutputLock(out, run_id, command="pipelines.dedup"):
+        sweep_temp(out, keep=LOCK_TEMP)
+        try:
+            run_pipeline(lambda p, c: build_dedup(p, c, inputs), config, beam_argv, 0.0, "dedup")
+        except Exception as err:  # the runner re-raises a worker's error as a traceback: keep its one line
+            raise StageFailed("dedup", 1, one_line_cause(err), "not a retried stage") from err
+    totals = totals_of(read_counts(out, ["dedup"]))
+    line = (
+        f"dedup {run_id}: {totals['input']} documents in → {totals['kept']} kept, {totals['duplicate']} duplicate, "
+        f"{totals['rejected']} rejected"
+    )
+    if totals["input"] != totals["kept"] + totals["duplicate"] + totals["rejected"]:
+        raise Unbalanced(f"dedup: counts do not balance: {line}")
+    print(f"{line} (balanced); wrote {layout.dedup_dir(out)}")
+    return totals
 
 
 if __name__ == "__main__":

@@ -120,7 +120,7 @@ def not_retryable(err: BaseException) -> str | None:
 
 def cli_error(err: BaseException) -> str:
     """``error: <message>`` plus ``(cause: <one line>)`` when the cause adds something: what a CLI exits with."""
-    text = _clip(str(err).splitlines()[0] if str(err).strip() else type(err).__name__, 1000)
+    text = _clip(str(err), 1000) if str(err).strip() else type(err).__name__
     if err.__cause__ is None:
         return f"error: {text}"
     cause = one_line_cause(err.__cause__)

@@ -156,7 +156,7 @@ class OutputLock:
         if beat is None:
             beat = holder.get("_mtime")
         if beat is not None and time.time() - beat > self.ttl_s:
-            return f"heartbeat {time.time() - beat:.0f} s old, older than {self.ttl_s:.0f} s"
+            return f"no heartbeat for {time.time() - beat:.0f} s, TTL {self.ttl_s:.0f} s"
         if holder.get("host") == socket.gethostname() and holder.get("pid") is not None:
             if not pid_alive(holder["pid"]):
                 return f"process {holder['pid']} no longer runs on this host"
@@ -210,9 +210,8 @@ class OutputLock:
 
     def _remove_if_unchanged(self, holder: dict) -> None:
         current = self._read()
-        if current is not None and current.get("run_id") == holder.get("run_id") and (
-            current.get("heartbeat") == holder.get("heartbeat")
-        ):
+        same = ("run_id", "heartbeat", "_mtime")
+        if current is not None and all(current.get(k) == holder.get(k) for k in same):
             try:
                 FileSystems.delete([self.path])
             except Exception as err:  # someone else removed it first

@@ -10,6 +10,7 @@ from importlib import metadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import layout
+from pipelines.atomic import write_atomic
 from pipelines.config import config_json
 from schemas import RUN_MANIFEST, SCHEMA_VERSION, to_table
 
@@ -86,10 +87,8 @@ def build_manifest(
 
 
 def write_manifest(manifest: dict, out: str) -> str:
-    path = layout.manifest_path(out)
-    with FileSystems.create(path) as f:
-        f.write(json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
-    return path
+    """Whole or not at all (``write_atomic``): a reader never sees a half-written manifest."""
+    return write_atomic(layout.manifest_path(out), json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
 
 
 def standard_outputs(out: str, tasks: Iterable[str]) -> dict[str, str]:

@@ -27,7 +27,7 @@ from pipelines.io import ReadRecords, WriteRecords
 from pipelines.metrics import WriteCounts, tally
 from pipelines.mix_synth import CapSynthetic, SynthMix, synth_document, with_synth_weights
 from pipelines.mixing import BuildStageShards, ShardSpec, manifest_counts
-from pipelines.options import base_parser, beam_options, parse, setup_logging
+from pipelines.options import base_parser, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT, REJECTION, SYNTH_RECORD
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,9 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
     spec = ShardSpec.from_config(config["mix"].get("shards"))
     shards = BuildStageShards(recipes, layout.shards_dir(out), spec)
     manifests = docs | "BuildStageShards" >> shards
+    # every document the mix reads ends placed, unplaced or failed: pipelines.balance checks that they add up
+    counts.append(tally(docs, "CountMixDocuments", lambda d: ("mix", "documents", "read")))
+    counts.append(tally(shards.placements, "CountPlacements", lambda p: ("mix", "documents", p)))
     shards.rejected | "WriteMixRejections" >> WriteRecords(mix_rejections_prefix(out), REJECTION)
     # "failed", not "rejected": these documents were counted kept by curate; the run's balance must not count twice
     counts.append(tally(shards.rejected, "CountMixFailed", lambda r: ("mix", "failed", r["reason"])))
@@ -135,20 +138,33 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
-    setup_logging()
-    parser = base_parser(__doc__)
-    parser.add_argument("--no-annotations", action="store_true", help="mix without education/domain/safety labels")
-    parser.add_argument("--ablation", action="store_true", help="run the mixture ablation (mix.ablation in config)")
-    parser.add_argument("--device", default=None, help="--ablation: torch device of the proxy models (cpu, cuda)")
-    args, config, beam_argv = parse(parser, argv)
-    if args.ablation:
-        from pipelines.ablation import run_ablation
+    """The CLI: under the output lock; the mix as a stage with a marker, its shards checked against its manifests
+    and counts (``pipelines.balance``); ``--ablation`` under the lock too."""
+    from pipelines.atomic import sweep_temp
+    from pipelines.lock import OutputLock
+    from pipelines.stage_cli import LOCK_TEMP, add_stage_flags, cli_errors, new_run_id, run_standalone
 
-        result = run_ablation(config, beam_argv, device=args.device, use_annotations=not args.no_annotations)
-        print(f"ablation: predicted best {result['predicted_best']['weights']} → {result['report']}")
-        return config
-    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
-        build_mix(pipeline, config, use_annotations=not args.no_annotations)
+    with cli_errors():
+        setup_logging()
+        parser = add_stage_flags(base_parser(__doc__))
+        parser.add_argument("--no-annotations", action="store_true", help="mix without education/domain/safety labels")
+        parser.add_argument("--ablation", action="store_true", help="run the mixture ablation (mix.ablation in config)")
+        parser.add_argument("--device", default=None, help="--ablation: torch device of the proxy models (cpu, cuda)")
+        args, config, beam_argv = parse(parser, argv)
+        use_annotations = not args.no_annotations
+        if args.ablation:
+            from pipelines.ablation import run_ablation
+
+            with OutputLock(config["run"]["output"], new_run_id(), command="pipelines.mix --ablation"):
+                sweep_temp(config["run"]["output"], keep=LOCK_TEMP)
+                result = run_ablation(config, beam_argv, device=args.device, use_annotations=use_annotations)
+            print(f"ablation: predicted best {result['predicted_best']['weights']} → {result['report']}")
+            return config
+
+        def build(pipeline: beam.Pipeline, config: dict) -> beam.PCollection:
+            return build_mix(pipeline, config, use_annotations=use_annotations)
+
+        run_standalone("mix", build, args, config, beam_argv, variant="" if use_annotations else "no-annotations")
     log.info("mix: wrote %s", layout.shards_dir(config["run"]["output"]))
     return config
 

@@ -33,6 +33,7 @@ from curation.mixture import (
     profile_merge,
 )
 from curation.tokens import QwenTokenCounter
+from pipelines.atomic import write_atomic
 from pipelines.isolation import REJECT, per_batch, per_record
 from schemas import SCHEMA_VERSION, SHARD_ROW, validate_table
 
@@ -151,6 +152,9 @@ def make_plans(profiles: Mapping[str, Any], recipes: Sequence[Recipe], spec: Sha
     return plans
 
 
+PLACEMENT = "placement"
+
+
 class _InstanceRowsFn(beam.DoFn):
     """A document -> ``((recipe, group), row)`` for each of its instances in every recipe."""
 
@@ -166,6 +170,7 @@ class _InstanceRowsFn(beam.DoFn):
 
     @per_record("mix")
     def process(self, doc: dict[str, Any], plans: dict[str, dict]) -> Iterable[tuple[tuple[str, int], dict]]:
+        placed = False
         for recipe in self._recipes:
             plan = plans[recipe.name]
             rows = instance_rows(doc, recipe, plan, self._counter)
@@ -173,9 +178,11 @@ class _InstanceRowsFn(beam.DoFn):
                 ids = self._counter.encoding.encode_ordinary_batch([r["text"] for r in rows])
                 rows = [{**row, "token_ids": t} for row, t in zip(rows, ids, strict=True)]
             for row in rows:
+                placed = True
                 self._rows[recipe.name].inc()
                 self._tokens[recipe.name].inc(row["n_tokens"])
                 yield (recipe.name, row["shuffle_key"] % plan["shard_groups"]), row
+        yield beam.pvalue.TaggedOutput(PLACEMENT, "placed" if placed else "unplaced")
 
 
 def _row_bytes(row: Mapping[str, Any]) -> int:
@@ -229,8 +236,7 @@ class _WriteShardFn(beam.DoFn):
             sink = pa.BufferOutputStream()
             pq.write_table(table, sink, compression=self._spec.compression)
             data = sink.getvalue().to_pybytes()
-            with FileSystems.create(path) as f:
-                f.write(data)
+            write_atomic(path, data)  # a unique temp name, then renamed: a reader never sees half a shard
             self._files.inc()
             yield (
                 name,
@@ -308,8 +314,7 @@ def _write_manifests(
 ) -> Iterable[dict]:
     for recipe in recipes:
         manifest = stage_manifest(recipe, plans[recipe.name], stats.get(recipe.name), spec)
-        with FileSystems.create(FileSystems.join(root, recipe.name, MANIFEST_NAME)) as f:
-            f.write(manifest_bytes(manifest))
+        write_atomic(FileSystems.join(root, recipe.name, MANIFEST_NAME), manifest_bytes(manifest))
         yield manifest
 
 
@@ -338,7 +343,9 @@ class BuildStageShards(beam.PTransform):
         )
         instances = counted | "InstanceRows" >> beam.ParDo(
             _InstanceRowsFn(self._recipes, self._spec, shared), plans=beam.pvalue.AsSingleton(plans)
-        ).with_outputs(REJECT, main="rows")
+        ).with_outputs(REJECT, PLACEMENT, main="rows")
+        # per document "placed" (an instance in some stage) or "unplaced" (none: not eligible, or drawn 0 copies)
+        self.placements = instances[PLACEMENT]
         # documents whose token count or instances raised (per-record isolation): build_mix writes and counts them
         self.rejected = (tokens[REJECT], instances[REJECT]) | "MixRejections" >> beam.Flatten()
         stats = (

@@ -5,8 +5,8 @@ ReadFromText, because that one ends a cut ``.gz`` early without a word and split
 
 * ``PlanLineRangesFn``: a file → byte ranges (big uncompressed UTF-8 files are split; compressed and BOM-encoded
   files are read whole); a file that cannot even be opened → one ``corrupt_source`` Rejection.
-* ``ReadLinesFn``: a range → ``(path, line, encoding)``; a cut or corrupt compressed stream → the lines before the
-  break plus one ``truncated_source`` / ``corrupt_source`` Rejection for the file, counted as an input.
+* ``ReadLinesFn``: a range → ``(path, line, encoding, offset)``; a cut or corrupt compressed stream → the lines
+  before the break plus one ``truncated_source`` / ``corrupt_source`` Rejection for the file, counted as an input.
 * ``ParseJsonLineFn``: a line → a Document (legacy encodings detected per file, lone surrogates replaced and flagged).
 * ``ParseTextFileFn``: a whole text file → one Document; a cut compressed file is ``truncated_source``, not a short
   document.
@@ -22,7 +22,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from curation.charset import FileEncoding, decode_bytes, file_encoding
-from curation.records import doc_id, line_key, new_document, rejection
+from curation.records import doc_id, id_problem, line_key, new_document, rejection
 from curation.sources import RecordError, SourceError, bom_of, compression_of, open_checked, parse_json_record
 from curation.sources.lines import BOM_LENGTHS, LineRange, iter_decoded_lines, iter_lines, plan_ranges
 from curation.text import DecodeError, decode_text
@@ -48,8 +48,11 @@ def open_source(path: str):
     return open_checked(open_raw(path), compression_of(path))
 
 
-def _file_rejection(source: str, prefix: str, path: str, reason: str, detail: str) -> beam.pvalue.TaggedOutput:
-    base = {"id": doc_id(source, f"{relative_key(path, prefix)}#file"), "source": source, "locator": path}
+def _file_rejection(
+    source: str, prefix: str, path: str, reason: str, detail: str, part: str = "file"
+) -> beam.pvalue.TaggedOutput:
+    """One Rejection for a whole file (or one ``part`` of it, e.g. a Parquet row group), counted as an input."""
+    base = {"id": doc_id(source, f"{relative_key(path, prefix)}#{part}"), "source": source, "locator": path}
     counter("read", reason).inc()
     return beam.pvalue.TaggedOutput(REJECT, rejection(base, "read", reason, detail))
 
@@ -109,7 +112,7 @@ class ReadLinesFn(beam.DoFn):
                     if line.too_long:
                         yield self._too_long(path, line.offset, data)
                     else:
-                        yield path, data, encoding if encoding not in (None, "utf-8") else None
+                        yield path, data, encoding if encoding not in (None, "utf-8") else None, line.offset
                     read += 1
         except SourceError as err:
             detail = f"{err.detail}; {read} records read before the break"
@@ -118,11 +121,20 @@ class ReadLinesFn(beam.DoFn):
         counter("read", "lines").inc(read)
 
     def _too_long(self, path: str, offset: int, head: bytes) -> beam.pvalue.TaggedOutput:
-        key = f"{relative_key(path, self.prefix)}#{line_key(head)}@{offset}"
-        base = {"id": doc_id(self.name, key), "source": self.name, "locator": f"{path}@{offset}"}
+        base = _line_base(self.name, self.prefix, path, head, offset)
         detail = f"a line longer than {self.max_line_bytes} bytes at offset {offset}"
         counter("read", "too_large").inc()
         return beam.pvalue.TaggedOutput(REJECT, rejection(base, "read", "too_large", detail))
+
+
+def _line_base(source: str, prefix: str, path: str, line: bytes, offset: int) -> dict[str, str]:
+    """Id and locator of a line's record before its own id is known: a hash of its bytes at its position.
+
+    The position (byte offset in the decompressed file; line number in a UTF-16/32 file) tells apart identical
+    lines of one file, so every record gets an id of its own; both are stable across runs and read splits.
+    """
+    key = f"{relative_key(path, prefix)}#{line_key(line)}@{offset}"
+    return {"id": doc_id(source, key), "source": source, "locator": f"{path}@{offset}"}
 
 
 def _scalar_meta(record: Mapping[str, Any], skip: set[str]) -> dict[str, str]:
@@ -144,11 +156,8 @@ def _head_lines(path: str, max_bytes: int = ENCODING_SCAN_BYTES) -> list[bytes]:
 
 
 def _line_error(owner: Any, element: Any, err: BaseException):
-    """Per-record isolation's error output for a JSONL line (the element is ``(path, line, encoding)``)."""
-    path, line = element[0], element[1]
-    key = line_key(line)
-    base = {"id": doc_id(owner.name, f"{relative_key(path, owner.prefix)}#{key}"), "source": owner.name}
-    base["locator"] = f"{path}#{key}"
+    """Per-record isolation's error output for a JSONL line (the element is ``(path, line, encoding, offset)``)."""
+    base = _line_base(owner.name, owner.prefix, element[0], element[1], element[3])
     yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "read", error_reason(err), error_detail(err)))
 
 
@@ -206,13 +215,10 @@ class ParseJsonLineFn(beam.DoFn):
 
     @per_record("read", on_error=_line_error)
     def process(self, element: tuple):
-        path, line = element[0], element[1]
-        bom_encoding = element[2] if len(element) > 2 else None
+        path, line, bom_encoding, offset = element
         if not line.strip():
             return  # blank separator lines are not records
-        rel = relative_key(path, self.prefix)
-        key = line_key(line)
-        base = {"id": doc_id(self.name, f"{rel}#{key}"), "source": self.name, "locator": f"{path}#{key}"}
+        base = _line_base(self.name, self.prefix, path, line, offset)
         try:
             decoded, encoding = self._decode(path, line, bom_encoding)
             record, surrogates = parse_json_record(decoded)
@@ -222,6 +228,9 @@ class ParseJsonLineFn(beam.DoFn):
         if record.get(self.id_field) not in (None, ""):
             rid = str(record[self.id_field])
             base = {"id": doc_id(self.name, rid), "source": self.name, "locator": f"{path}#id={rid}"}
+            if problem := id_problem(rid):
+                yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "read", "invalid_id", problem))
+                return
         text = record.get(self.text_field)
         if not isinstance(text, str):
             yield beam.pvalue.TaggedOutput(

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines import layout
+from pipelines.atomic import write_atomic
 
 BAR = "#3b6ea5"
 BAR2 = "#e08a2c"
@@ -308,7 +309,4 @@ def _stage_rows(timings: Mapping[str, float], stages: Mapping | None) -> list[tu
 def write_report(
     manifest: Mapping, timings: Mapping[str, float], metrics: Mapping[str, int], out: str, stages: Mapping | None = None
 ) -> str:
-    path = layout.report_path(out)
-    with FileSystems.create(path) as f:
-        f.write(render_report(manifest, timings, metrics, stages, out).encode("utf-8"))
-    return path
+    return write_atomic(layout.report_path(out), render_report(manifest, timings, metrics, stages, out).encode("utf-8"))

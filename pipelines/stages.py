@@ -71,6 +71,9 @@ class StageFailed(RuntimeError):
         note = f", not retried ({why})" if why else ""
         super().__init__(f"{stage}: failed after {attempts} attempt{plural}{note}: {cause}; partial outputs removed")
 
+    def __reduce__(self):  # picklable with its fields (the default would call __init__ with the message alone)
+        return (type(self), (self.stage, self.attempts, self.cause, self.why))
+
 
 def _join(root: str, rel: str) -> str:
     return FileSystems.join(root.rstrip("/"), *rel.split("/"))

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,9 +32,16 @@ from pipelines.annotate import build_backend, teacher_model
 from pipelines.decontam import CONTAMINATED, Decontaminate, hit_detail
 from pipelines.dedup import DUPLICATES, KEPT, REJECTED, Dedup, DedupSettings
 from pipelines.io import ReadRecords, WriteRecords
-from pipelines.isolation import error_detail, error_reason, per_batch, per_record
+from pipelines.isolation import (
+    DEFAULT_MAX_CONSECUTIVE_ERRORS,
+    ErrorBudget,
+    error_detail,
+    error_reason,
+    per_batch,
+    per_record,
+)
 from pipelines.metrics import WriteCounts, counter, tally
-from pipelines.options import base_parser, beam_options, parse, setup_logging
+from pipelines.options import base_parser, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT, DUPLICATE, REJECTION, SYNTH_RECORD
 
 log = logging.getLogger(__name__)
@@ -177,6 +182,7 @@ class GenerateFn(beam.DoFn):
         self.backend = build_backend(self.cfg)
         self.recipes = load_recipes(self.cfg)
         self.counts = {n: int(rc.get("candidates", 1)) for n, rc in recipe_configs(self.cfg).items()}
+        self._failed_requests = ErrorBudget("synth_generate", DEFAULT_MAX_CONSECUTIVE_ERRORS)
 
     def teardown(self):
         self.backend.close()
@@ -198,6 +204,10 @@ class GenerateFn(beam.DoFn):
             requests = [recipe.request(s["text"], r) for s, r in zip(seeds, rng, strict=True)]
             results = self.backend.generate(requests, params, recipe.json_schema)
             for seed, rng_seed, result in zip(seeds, rng, results, strict=True):
+                if isinstance(result, BackendError):  # every request failing in a row is a dead server: systemic
+                    self._failed_requests.failed(seed["id"], result)
+                else:
+                    self._failed_requests.ok()
                 for j in range(params.n):
                     cand = {
                         "id": f"synth/{name}/{seed['id']}#{j}",
@@ -529,35 +539,40 @@ def write_synth_manifest(config: dict, run_id: str, started: str) -> dict:
     """``<output>/synth/manifest.json`` from the written counts; ``balanced``: generated = kept + rejected + dup."""
     import json
 
+    from pipelines.atomic import write_atomic
     from pipelines.manifest import build_manifest, read_counts
 
     out = config["run"]["output"]
     counts = read_counts(out, ["synth"])
     manifest = build_manifest(config, "synth", run_id, started, counts, outputs(out))
-    with FileSystems.create(outputs(out)["manifest"]) as f:
-        f.write(json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
+    write_atomic(outputs(out)["manifest"], json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
     return manifest
 
 
 def run(argv: Sequence[str] | None = None) -> dict:
+    """The CLI: under the output lock, as a stage with a marker; writes ``synth/manifest.json`` and checks that
+    every generated sample is kept, rejected or a duplicate before the marker."""
     from pipelines.manifest import now
+    from pipelines.stage_cli import add_stage_flags, cli_errors, run_standalone
 
-    setup_logging()
-    _, config, beam_argv = parse(base_parser(__doc__), argv)
-    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    started = now()
-    with beam.Pipeline(options=beam_options(beam_argv)) as pipeline:
-        build_synth(pipeline, config)
-    manifest = write_synth_manifest(config, run_id, started)
-    t = manifest["totals"]
-    print(
-        f"synth {run_id}: {t['input']} samples generated → {t['kept']} kept, {t['rejected']} rejected, "
-        f"{t['duplicate']} duplicate ({'balanced' if manifest['balanced'] else 'NOT BALANCED'}); "
-        f"manifest: {outputs(config['run']['output'])['manifest']}"
-    )
-    if not manifest["balanced"]:
-        raise SystemExit("synth manifest does not balance: some samples are unaccounted for")
-    return manifest
+    manifests: list[dict] = []
+    with cli_errors():
+        setup_logging()
+        args, config, beam_argv = parse(add_stage_flags(base_parser(__doc__)), argv)
+        started = now()
+
+        def finish(run_id: str) -> None:
+            manifests.append(write_synth_manifest(config, run_id, started))
+
+        run_standalone("synth", build_synth, args, config, beam_argv, finish=finish)
+    path = outputs(config["run"]["output"])["manifest"]
+    if not manifests and FileSystems.exists(path):  # complete from an earlier run: its manifest
+        import json
+
+        with FileSystems.open(path) as f:
+            manifests.append(json.loads(f.read().decode("utf-8")))
+    print(f"manifest: {path}")
+    return manifests[-1] if manifests else {}
 
 
 if __name__ == "__main__":

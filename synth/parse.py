@@ -37,7 +37,7 @@ class MathItem:
     solution: str  # the generated (reference) solution, final answer included
 
 
-_MARK = r"(?im)^\s*[*#]*\s*{}\s*[*#]*\s*[:.]\s*[*]*"
+_MARK = r"(?im)^[ \t]*[*#]*[ \t]*{}[ \t]*[*#]*[ \t]*[:.][ \t]*[*]*"  # [ \t], not \s: no backtracking over blank lines
 
 
 def parse_math(text: str) -> MathItem:
@@ -76,7 +76,7 @@ def _split_tests(code: str) -> tuple[str, str]:
     """One block with both: top-level ``assert`` statements and ``test*`` functions are the tests."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, RecursionError, MemoryError):  # the last two: nesting deeper than the parser's stack
         lines = code.splitlines()
         cut = next((i for i, line in enumerate(lines) if line.startswith("assert")), len(lines))
         return "\n".join(lines[:cut]), "\n".join(lines[cut:])
@@ -97,10 +97,10 @@ def parse_code(text: str) -> CodeItem:
     if obj is not None:
         task, function, tests = (str(obj.get(k, "")).strip() for k in ("task", "function", "tests"))
     else:
-        task_match = re.search(r"(?im)^\s*task\s*:\s*(.+)$", text)
+        task_match = re.search(r"(?im)^[ \t]*task[ \t]*:\s*(.+)$", text)
         task = task_match.group(1).strip() if task_match else ""
         blocks = [b.strip("\n") for b in _FENCE.findall(text) if b.strip()]
-        defining = [b for b in blocks if re.search(r"(?m)^\s*def \w+", b)]
+        defining = [b for b in blocks if re.search(r"(?m)^[ \t]*def \w+", b)]
         if not defining:
             raise ParseError("no_code", "no fenced Python block defining a function")
         function = defining[0]
@@ -108,7 +108,7 @@ def parse_code(text: str) -> CodeItem:
         tests = next((b for b in later if "assert" in b), "")
         if not tests:
             function, tests = _split_tests(function)
-    if not re.search(r"(?m)^\s*def \w+", function):
+    if not re.search(r"(?m)^[ \t]*def \w+", function):
         raise ParseError("no_code", "the solution defines no function")
     if "assert" not in tests:
         raise ParseError("no_tests", "no assert statements")

@@ -85,6 +85,7 @@ class _ZstdReader(io.RawIOBase):
         self.frame = None
         self.pending = bytearray()
         self.done = False
+        self.cut = False  # input ended inside a frame: raised once the bytes decoded before the cut are handed out
 
     def readable(self) -> bool:
         return True
@@ -104,11 +105,12 @@ class _ZstdReader(io.RawIOBase):
             data = self.raw.read(self.chunk)
             if not data:
                 self.done = True
-                if self.frame is not None:
-                    raise EOFError("zstd input ended inside a frame")
+                self.cut = self.frame is not None
                 break
             self._feed(data)
         n = min(len(buffer), len(self.pending))
+        if n == 0 and self.cut:
+            raise EOFError("zstd input ended inside a frame")
         buffer[:n] = self.pending[:n]
         del self.pending[:n]
         return n
@@ -127,36 +129,64 @@ def _decompressor(raw: BinaryIO, kind: str) -> BinaryIO:
 
 
 class CheckedStream(io.RawIOBase):
-    """Decompressed bytes of one file; a cut or corrupt stream raises ``SourceError`` with the offset reached."""
+    """Decompressed bytes of one file; a cut or corrupt stream raises ``SourceError`` with the offset reached.
+
+    Every byte the codec decodes before a cut is handed out first: a read stops at the break and returns what it
+    has, and the ``SourceError`` comes with the next read. A plain file is passed through untouched, so a failing
+    storage read stays the storage's error.
+    """
 
     def __init__(self, raw: BinaryIO, kind: str | None):
         self.kind = kind or "plain"
         self.guard = _GuardedRaw(raw)
         self.inner: BinaryIO = raw if kind is None else _decompressor(self.guard, kind)  # type: ignore[arg-type]
         self.produced = 0
+        self.failure: SourceError | None = None
 
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
-        try:
-            data = self.inner.read(size)
-        except _StorageError as err:
+    def _error(self, err: Exception) -> SourceError:
+        """The codec's exception as the file's fault; anything else is re-raised unchanged."""
+        if isinstance(err, _StorageError):
             raise err.err from None
-        except EOFError as err:
-            raise SourceError(
+        if isinstance(err, EOFError):
+            return SourceError(
                 "truncated_source", f"{self.kind} stream cut after {self.produced} decompressed bytes: {err}"
-            ) from None
-        except (OSError, lzma.LZMAError, zlib.error, ValueError) as err:
-            raise SourceError(
+            )
+        if isinstance(err, (OSError, lzma.LZMAError, zlib.error, ValueError)) or type(err).__module__.startswith(
+            "zstandard"
+        ):
+            return SourceError(
                 "corrupt_source", f"{self.kind} data corrupt after {self.produced} decompressed bytes: {err}"
-            ) from None
-        except Exception as err:  # zstandard.ZstdError and other codec errors
-            if type(err).__module__.startswith("zstandard"):
-                raise SourceError("corrupt_source", f"zstd data corrupt after {self.produced} bytes: {err}") from None
-            raise
-        self.produced += len(data)
-        return data
+            )
+        raise err
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.kind == "plain":
+            data = self.inner.read(size)
+            self.produced += len(data)
+            return data
+        if self.failure is not None:
+            raise self.failure
+        want = -1 if size is None or size < 0 else size
+        parts: list[bytes] = []
+        got = 0
+        while want < 0 or got < want:
+            try:
+                piece = self.inner.read1(want - got if want >= 0 else 1 << 20)  # type: ignore[attr-defined]
+            except Exception as err:
+                failure = self._error(err)
+                if not parts or want < 0:  # read-all cannot return a part as if it were all
+                    raise failure from None
+                self.failure = failure  # hand out what was decoded before the break first
+                break
+            if not piece:
+                break
+            parts.append(piece)
+            got += len(piece)
+            self.produced += len(piece)
+        return b"".join(parts)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         """Plain files only: a compressed stream is read from its start."""

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from pipelines import config_schema, layout
-from pipelines.config import DEFAULT_CONFIG, ConfigError, load_config
+from pipelines.config import ConfigError, load_config
 
 
 def test_defaults_load_and_resolve_sample_paths():

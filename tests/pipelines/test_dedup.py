@@ -404,7 +404,7 @@ def test_an_index_without_shingles_is_verified_on_signatures(incremental, tmp_pa
 
 def test_an_index_built_with_other_settings_is_refused(incremental):
     _, _, _, tmp = incremental
-    with pytest.raises(Exception, match="was built with"):
+    with pytest.raises(SystemExit, match=r"^error: dedup: failed .*SystemicError: dedup index row .* was built with"):
         dedup_cli.main(
             [
                 "run",
