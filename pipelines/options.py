@@ -50,9 +50,14 @@ def beam_options(beam_argv: Sequence[str]) -> PipelineOptions:
         direct = options.view_as(DirectOptions)
         if direct.direct_running_mode == "in_memory":
             direct.direct_running_mode = LOCAL_DEFAULTS["direct_running_mode"]
-        if not direct.direct_num_workers:
+        if not _given(beam_argv, "direct_num_workers"):  # Beam's default is 1 (one core), not "every core"
             direct.direct_num_workers = os.cpu_count() or 1
     return options
+
+
+def _given(argv: Sequence[str], flag: str) -> bool:
+    """Whether ``--flag`` (``--flag=V`` or ``--flag V``) is among the pass-through Beam flags."""
+    return any(a == f"--{flag}" or a.startswith(f"--{flag}=") for a in argv)
 
 
 def setup_logging() -> None:
