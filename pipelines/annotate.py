@@ -36,6 +36,7 @@ from pipelines.io import ReadRecords, WriteRecords
 from pipelines.isolation import DEFAULT_MAX_CONSECUTIVE_ERRORS, ErrorBudget, per_batch
 from pipelines.metrics import WriteCounts, counter, tally
 from pipelines.options import base_parser, parse, setup_logging
+from pipelines.workload import curated_rows
 from schemas import ANNOTATION, DOCUMENT
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,29 @@ def in_teacher_sample(content_hash: str, task: str, rate: float, seed: int = 0) 
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
+TEACHER_CPU_MAX_DOCS = 300  # ~20 min of SmolLM2-135M on 2 CPU cores (~0.25 docs/s); students label the rest
+
+
+def teacher_cap(cfg: Mapping[str, Any]) -> int | None:
+    """Most documents per task the teacher samples in mode ``both``; None = no cap (``teacher_max_docs``)."""
+    value = cfg.get("teacher_max_docs", "auto")
+    if value != "auto":
+        return None if value is None else int(value)
+    if cfg.get("backend", "transformers") != "transformers":
+        return None  # a served model (vLLM) is sized by its operator
+    import torch
+
+    return None if torch.cuda.is_available() else TEACHER_CPU_MAX_DOCS
+
+
+def capped_rate(rate: float, cap: int | None, n_docs: int | None) -> float:
+    """The sample share that keeps the expected sample within ``cap`` documents (hash draws below it are nested
+    inside the full sample, so the capped sample is a subset of the configured one)."""
+    if cap is None or n_docs is None or n_docs * rate <= cap:
+        return rate
+    return cap / n_docs
+
+
 def cache_dir(config: Mapping[str, Any]) -> str:
     path = config["annotate"].get("cache_path")
     return str(path) if path else FileSystems.join(config["run"]["output"].rstrip("/"), "annotations", "cache")
@@ -160,6 +184,7 @@ def teacher_prefix(out: str, task: str) -> str:
 
 
 def _slim(doc: Mapping[str, Any]) -> dict[str, Any]:
+    counter("annotate", "documents").inc()  # progress (docs/s, ETA)
     return {"id": doc["id"], "text": doc["text"], "content_hash": doc["content_hash"]}
 
 
@@ -366,10 +391,26 @@ def build_annotate(pipeline: beam.Pipeline, config: dict) -> beam.PCollection:
         | "SlimDocs" >> beam.Map(_slim)
     )
     rate = float(cfg.get("teacher_sample", 0.0))
-    wanted = {t: (1.0 if m == "teacher" else rate) for t, m in modes.items() if m != "student"}
+    sample = rate
+    if "both" in modes.values():
+        n_docs, cap = curated_rows(out), teacher_cap(cfg)
+        sample = capped_rate(rate, cap, n_docs)
+        if sample < rate:
+            log.info(
+                "annotate: teacher sample %.4g%% of %s documents instead of %.4g%% (teacher_max_docs %s); "
+                "students label the rest (counted teacher_capped)", 100 * sample, f"{n_docs:,}", 100 * rate, cap
+            )  # fmt: skip
+    wanted = {t: (1.0 if m == "teacher" else sample) for t, m in modes.items() if m != "student"}
     students = [t for t, m in modes.items() if m != "teacher"]
     teacher = student = None
     counts: list[beam.PCollection] = []
+    for task in [t for t, m in modes.items() if m == "both" and sample < rate]:
+        capped = docs | f"Capped_{task}" >> beam.Filter(
+            lambda d, t=task: (
+                in_teacher_sample(d["content_hash"], t, rate) and not in_teacher_sample(d["content_hash"], t, sample)
+            )
+        )
+        counts.append(tally(capped, f"CountCapped_{task}", lambda d, t=task: ("annotate", "teacher_capped", t)))
     if wanted:
         cache = cache_dir(config) if cfg.get("cache", True) else None
         token = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]

@@ -78,6 +78,7 @@ class PlanPdfFn(_IsolatedDoFn):
         rel = self._rel(path)
         base = {"id": doc_id(self.source, rel), "source": self.source, "locator": path}
         counter("extract", "pdf_files").inc()
+        counter("read", "stored_bytes").inc(readable.metadata.size_in_bytes)  # progress (MB/s, ETA)
         size = readable.metadata.size_in_bytes
         if size > self.limits["max_bytes"]:
             yield beam.pvalue.TaggedOutput(

@@ -31,6 +31,7 @@ from pipelines.metrics import counter
 
 REJECT = "rejections"
 ENCODING_SCAN_BYTES = 16 << 20  # how much of a JSONL file decides its encoding when a line is not UTF-8
+PROGRESS_BYTES = 4 << 20  # how often (in stored bytes) a reader reports its progress
 SPLIT_BYTES = 64 << 20  # uncompressed JSONL files larger than this are read in ranges by several workers
 
 
@@ -96,6 +97,8 @@ class ReadLinesFn(beam.DoFn):
         rng, encoding = element
         path = rng.path
         read = 0
+        stored = counter("read", "stored_bytes")  # progress (MB/s, ETA), flushed every few MB
+        reported = max(rng.start - 1, 0)
         try:
             with open_source(path) as f:
                 if rng.start > 0:
@@ -114,6 +117,12 @@ class ReadLinesFn(beam.DoFn):
                     else:
                         yield path, data, encoding if encoding not in (None, "utf-8") else None, line.offset
                     read += 1
+                    if (at := f.stored_position()) - reported >= PROGRESS_BYTES:  # absolute, also after a seek
+                        at = at if rng.end is None else min(at, rng.end)
+                        stored.inc(at - reported)
+                        reported = at
+                final = f.stored_position() if rng.end is None else rng.end
+                stored.inc(max(final - reported, 0))
         except SourceError as err:
             detail = f"{err.detail}; {read} records read before the break"
             yield _file_rejection(self.name, self.prefix, path, err.reason, detail)
@@ -269,6 +278,7 @@ class ParseTextFileFn(beam.DoFn):
         rel = relative_key(path, self.prefix)
         base = {"id": doc_id(self.name, rel), "source": self.name, "locator": path}
         counter("read", "files").inc()
+        counter("read", "stored_bytes").inc(meta.size_in_bytes)
         if meta.size_in_bytes > self.max_bytes:
             detail = f"{meta.size_in_bytes} bytes > {self.max_bytes}"
             yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "read", "too_large", detail))

@@ -60,6 +60,9 @@ class ReadRowGroupFn(beam.DoFn):
         try:
             parquet = _open_parquet(path)
             first = sum(parquet.metadata.row_group(g).num_rows for g in range(group))
+            columns = parquet.metadata.row_group(group)
+            stored = sum(columns.column(c).total_compressed_size for c in range(columns.num_columns))
+            counter("read", "stored_bytes").inc(stored)  # progress (MB/s, ETA)
             for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group]):
                 for row in batch.to_pylist():
                     yield path, row, first + read

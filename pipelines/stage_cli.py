@@ -33,6 +33,7 @@ from pipelines.lock import LOCK_NAME, OutputLock, OutputLocked
 from pipelines.options import beam_options
 from pipelines.progress import ProgressFnApiRunner, ProgressLog, factory_counters, watch
 from pipelines.stages import DiskFullError, StageFailed, StageOutcome, chain_fingerprints, run_stage
+from pipelines.workload import workload
 
 log = logging.getLogger(__name__)
 LOCK_TEMP = (f".{LOCK_NAME}",)  # the lock's own heartbeat temp file, never swept
@@ -52,7 +53,7 @@ def run_pipeline(
 ) -> dict[str, int]:
     """Run one Beam job to completion (any runner); return its factory counters. Raises if the job fails."""
     options = beam_options(beam_argv)
-    progress = ProgressLog(name, progress_s) if progress_s > 0 else None
+    progress = ProgressLog(name, progress_s, work=workload(name, config)) if progress_s > 0 else None
     runner = None
     if progress and options.view_as(StandardOptions).runner == "FnApiRunner":
         runner = ProgressFnApiRunner(progress)

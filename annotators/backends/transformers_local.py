@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,26 @@ def _load_tokenizer_and_model(path: Path, dtype: Any) -> tuple[Any, Any]:
     return tokenizer, lm.to(dtype)
 
 
+_LOAD_LOCK = threading.Lock()
+_LOADED: dict[tuple[str, str, Any], tuple[Any, Any]] = {}
+
+
+def _shared_model(path: str, device: str, dtype: Any) -> tuple[Any, Any]:
+    """One loaded model per process and (model, device, dtype), loaded under a lock.
+
+    Runners call ``DoFn.setup`` from several threads of one process (Dataflow's SDK harness, DirectRunner
+    ``multi_threading``); transformers' loading is not thread-safe (concurrent loads fail with "Cannot copy out of
+    meta tensor"), and one copy per thread would multiply the memory. Inference on the shared model is read-only.
+    """
+    key = (path, device, dtype)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            tokenizer, lm = _load_tokenizer_and_model(Path(path), dtype)
+            lm.to(device).eval()
+            _LOADED[key] = (tokenizer, lm)
+        return _LOADED[key]
+
+
 def resolve_device(device: str) -> str:
     """``auto`` → the first CUDA GPU when torch sees one, else the CPU; anything else is passed to torch as is."""
     if device != "auto":
@@ -146,8 +167,7 @@ class TransformersBackend(LogprobBackend, TextGenerationBackend):
             dtype = getattr(torch, self.dtype)
         else:
             dtype = torch.float32 if self.device == "cpu" else torch.bfloat16
-        tokenizer, lm = _load_tokenizer_and_model(resolve_model(self.model), dtype)
-        lm.to(self.device).eval()
+        tokenizer, lm = _shared_model(str(resolve_model(self.model)), self.device, dtype)
         self._keeps_last_logits_only = "logits_to_keep" in inspect.signature(lm.forward).parameters
         self._tokenizer, self._lm = tokenizer, lm
 

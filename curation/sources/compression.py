@@ -188,6 +188,10 @@ class CheckedStream(io.RawIOBase):
             self.produced += len(piece)
         return b"".join(parts)
 
+    def stored_position(self) -> int:
+        """Bytes of the stored (compressed) file consumed so far: what progress is measured in."""
+        return self.produced if self.kind == "plain" else self.guard.consumed
+
     def seek(self, offset: int, whence: int = 0) -> int:
         """Plain files only: a compressed stream is read from its start."""
         if self.kind != "plain":

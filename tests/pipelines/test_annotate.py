@@ -14,7 +14,14 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.text import content_hash
-from pipelines.annotate import build_annotate, in_teacher_sample, task_modes
+from pipelines.annotate import (
+    TEACHER_CPU_MAX_DOCS,
+    build_annotate,
+    capped_rate,
+    in_teacher_sample,
+    task_modes,
+    teacher_cap,
+)
 from pipelines.config import load_config
 from pipelines.options import beam_options
 from schemas import ANNOTATION, DOCUMENT, to_table, validate_table
@@ -187,6 +194,40 @@ def test_mode_both_labels_all_with_the_student_and_a_sample_with_the_teacher(tmp
     assert {(r["backend"], r["status"]) for r in teacher} == {("transformers", "ok")}
     counts = counts_of(out)
     assert counts[("ok", "safety")] == len(_texts()) and counts[("teacher_ok", "safety")] == len(expected)
+
+
+def test_the_teacher_sample_is_capped_and_the_rest_counted(tmp_path, corpus):
+    """teacher_max_docs shrinks the sample to a nested subset of the configured one; what it leaves out is counted."""
+    out = tmp_path / "capped"
+    (out / "curated").mkdir(parents=True)
+    for path in (corpus / "curated").glob("documents-*.parquet"):
+        (out / "curated" / path.name).write_bytes(path.read_bytes())
+    n = len(_texts())
+    run_annotate(
+        out,
+        "annotate.tasks=[safety]",
+        "annotate.mode=both",
+        "annotate.modes={}",
+        "annotate.teacher_sample=1.0",
+        "annotate.teacher_max_docs=2",
+        "annotate.cache=false",
+    )
+    teacher = {r["id"] for r in rows_of(out, "safety_teacher")}
+    expected = {k for k, t in _texts().items() if in_teacher_sample(content_hash(t), "safety", 2 / n)}
+    assert teacher == expected and len(teacher) < n
+    counts = counts_of(out)
+    assert counts[("teacher_capped", "safety")] == n - len(teacher)
+    assert counts[("ok", "safety")] == n  # the student still labels every document
+
+
+def test_teacher_cap_defaults():
+    assert capped_rate(0.05, 300, 1000) == 0.05 and capped_rate(0.05, 300, 100_000) == 300 / 100_000
+    assert capped_rate(0.05, None, 10**9) == 0.05 and capped_rate(0.05, 300, None) == 0.05
+    assert teacher_cap({"teacher_max_docs": 7}) == 7 and teacher_cap({"teacher_max_docs": None}) is None
+    assert teacher_cap({"backend": "http"}) is None  # a served model is sized by its operator
+    import torch
+
+    assert teacher_cap({}) == (None if torch.cuda.is_available() else TEACHER_CPU_MAX_DOCS)
 
 
 def test_modes_are_validated():
