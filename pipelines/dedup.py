@@ -909,6 +909,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             default=[],
             help="earlier run output root or index glob to dedup against (repeatable; adds to dedup.previous)",
         )
+    parser.add_argument("--progress_s", type=float, default=10.0, help="log counters every N seconds (0: off)")
     args, config, beam_argv = parse(parser, rest)
     params = MinHashParams.from_mapping(config["dedup"]["minhash"])
     if command == "curve":
@@ -920,10 +921,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     previous = config["dedup"].get("previous") or []
     config["dedup"]["previous"] = [*([previous] if isinstance(previous, str) else previous), *args.previous]
     with cli_errors():
-        run_dedup_job(config, args.input, beam_argv)
+        run_dedup_job(config, args.input, beam_argv, args.progress_s)
 
 
-def run_dedup_job(config: dict, inputs: Sequence[str], beam_argv: Sequence[str]) -> dict[str, int]:
+def run_dedup_job(
+    config: dict, inputs: Sequence[str], beam_argv: Sequence[str], progress_s: float = 0.0
+) -> dict[str, int]:
     """The standalone dedup job under the output lock; its counts must balance: input = kept + duplicate + rejected."""
     from pipelines.atomic import sweep_temp
     from pipelines.balance import Unbalanced
@@ -938,7 +941,7 @@ def run_dedup_job(config: dict, inputs: Sequence[str], beam_argv: Sequence[str])
     with OutputLock(out, run_id, command="pipelines.dedup"):
         sweep_temp(out, keep=LOCK_TEMP)
         try:
-            run_pipeline(lambda p, c: build_dedup(p, c, inputs), config, beam_argv, 0.0, "dedup")
+            run_pipeline(lambda p, c: build_dedup(p, c, inputs), config, beam_argv, progress_s, "dedup")
         except Exception as err:  # the runner re-raises a worker's error as a traceback: keep its one line
             raise StageFailed("dedup", 1, one_line_cause(err), "not a retried stage") from err
     totals = totals_of(read_counts(out, ["dedup"]))

@@ -43,7 +43,7 @@ def curated_rows(out: str) -> int | None:
 
 
 def workload(job: str, config: Mapping[str, Any]) -> Workload | None:
-    """The workload of a pipeline by name (``curate``, ``annotate``, ``mix``); None for the others."""
+    """The workload of a pipeline by name (``curate``, ``annotate``, ``mix``, ``dedup``); None for the others."""
     out = config["run"]["output"]
     if job == "curate":
         return Workload("read/input:", stored_bytes=_stored_bytes(config))
@@ -51,4 +51,6 @@ def workload(job: str, config: Mapping[str, Any]) -> Workload | None:
         return Workload("annotate/documents", docs_total=curated_rows(out))
     if job == "mix":
         return Workload("mix/documents:read", docs_total=curated_rows(out))
+    if job == "dedup":
+        return Workload("dedup/input")
     return None
