@@ -104,7 +104,8 @@ def test_every_document_gets_one_row_per_task_from_its_mode(corpus, first_run):
         assert {r["backend"] for r in tables[task]} == {"fasttext"}
         assert all(r["model"].startswith(f"fasttext-student/{task}@") for r in tables[task])
     by_id = {r["id"]: r for r in tables["edu"]}
-    assert by_id["faq-copy"]["distribution"] == pytest.approx(by_id["faq-linux"]["distribution"])
+    # the same text, scored in another batch (other padding) or worker thread: equal up to float rounding
+    assert by_id["faq-copy"]["distribution"] == pytest.approx(by_id["faq-linux"]["distribution"], rel=1e-5)
 
 
 def test_first_run_calls_the_teacher_and_fills_the_cache(corpus, first_run):
