@@ -59,23 +59,12 @@ class Timing:
 
 
 # ------------------------------------------------------------------------------------------------ datatrove
-def datatrove_chain():
-    """(run(doc) -> (keep, reason, lang), tokenizer names by language) with datatrove's classes and defaults."""
-    from datatrove.data import Document
-    from datatrove.pipeline.filters import (
-        C4QualityFilter,
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-        LanguageFilter,
-    )
+def datatrove_language_filter():
+    """datatrove's ``LanguageFilter`` (its defaults) on the local lid.176 file instead of downloading lid.176.bin."""
+    from datatrove.pipeline.filters import LanguageFilter
     from datatrove.utils.lid import FT176LID
-    from datatrove.utils.text import split_into_parts
-    from datatrove.utils.word_tokenizers import WhitespaceTokenizer, load_word_tokenizer
 
     class LocalFT176LID(FT176LID):
-        """datatrove's lid.176 wrapper, loading the local model file instead of downloading lid.176.bin."""
-
         @property
         def model(self):
             if self._model is None:
@@ -86,6 +75,22 @@ def datatrove_chain():
 
     language_filter = LanguageFilter()
     language_filter.model = LocalFT176LID(None)
+    return language_filter
+
+
+def datatrove_chain():
+    """(run(doc) -> (keep, reason, lang), tokenizer names by language) with datatrove's classes and defaults."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
+    from datatrove.utils.text import split_into_parts
+    from datatrove.utils.word_tokenizers import WhitespaceTokenizer, load_word_tokenizer
+
+    language_filter = datatrove_language_filter()
     fallback = WhitespaceTokenizer()
     tokenizers: dict[str, str] = {}
     chains: dict[str, list] = {}

@@ -105,25 +105,12 @@ def datatrove_job(corpus: str, work: str, workers: int) -> None:
         FineWebQualityFilter,
         GopherQualityFilter,
         GopherRepetitionFilter,
-        LanguageFilter,
     )
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
-    from datatrove.utils.lid import FT176LID
+    from filters_throughput import datatrove_language_filter
 
-    from curation.model_store import resolve_model
-
-    class LocalFT176LID(FT176LID):
-        @property
-        def model(self):
-            if self._model is None:
-                from fasttext.FastText import _FastText
-
-                self._model = _FastText(str(resolve_model("lid.176")))
-            return self._model
-
-    lid = LanguageFilter()
-    lid.model = LocalFT176LID(None)
+    lid = datatrove_language_filter()
     w = Path(work)
     tasks = N_FILES
 

@@ -5,6 +5,7 @@ documents silently either, so every stage's job is checked the same way before i
 
 * curate: documents read = kept + rejected + duplicate (``read/input`` vs the outcomes, as in the run manifest);
 * synth: samples generated = kept + rejected + duplicate;
+* dedup (``pipelines.dedup`` run alone): documents in = kept + rejected + duplicate;
 * annotate: for every task, ``ok`` + ``failed`` rows = the curated documents it read (their Parquet row count);
 * mix: documents read = placed (an instance in some stage) + unplaced + failed; per stage, the rows and tokens
   counted = the stage manifest's totals = the sum over its shard list; every listed shard exists with the size
@@ -70,6 +71,10 @@ def _outcome_totals(stage: str, what: str, counts: list[dict]) -> Balance:
 
 def check_curate(counts: list[dict]) -> Balance:
     return _outcome_totals("curate", "documents in", counts)
+
+
+def check_dedup(counts: list[dict]) -> Balance:
+    return _outcome_totals("dedup", "documents in", counts)
 
 
 def check_synth(counts: list[dict]) -> Balance:
@@ -167,6 +172,8 @@ def check_stage(stage: str, config: Mapping, out: str | None = None) -> Balance:
         return check_curate(counts)
     if stage == "synth":
         return check_synth(counts)
+    if stage == "dedup":
+        return check_dedup(counts)
     if stage == "annotate":
         documents = parquet_rows(layout.pattern(layout.documents_prefix(out)))
         return check_annotate(counts, config["annotate"]["tasks"], documents)
@@ -192,6 +199,7 @@ __all__ = [
     "Unbalanced",
     "check_annotate",
     "check_curate",
+    "check_dedup",
     "check_mix",
     "check_stage",
     "check_synth",

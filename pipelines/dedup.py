@@ -924,15 +924,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_dedup_job(config, args.input, beam_argv, args.progress_s)
 
 
-def run_dedup_job(
-    config: dict, inputs: Sequence[str], beam_argv: Sequence[str], progress_s: float = 0.0
-) -> dict[str, int]:
-    """The standalone dedup job under the output lock; its counts must balance: input = kept + duplicate + rejected."""
+def run_dedup_job(config: dict, inputs: Sequence[str], beam_argv: Sequence[str], progress_s: float = 0.0):
+    """The standalone dedup job under the output lock; its counts must balance: input = kept + duplicate + rejected
+    (``pipelines.balance``). Returns that Balance."""
     from pipelines.atomic import sweep_temp
-    from pipelines.balance import Unbalanced
+    from pipelines.balance import require_balance
     from pipelines.failures import one_line_cause
     from pipelines.lock import OutputLock
-    from pipelines.manifest import read_counts, totals_of
     from pipelines.stage_cli import LOCK_TEMP, new_run_id, run_pipeline
     from pipelines.stages import StageFailed
 
@@ -944,15 +942,9 @@ def run_dedup_job(
             run_pipeline(lambda p, c: build_dedup(p, c, inputs), config, beam_argv, progress_s, "dedup")
         except Exception as err:  # the runner re-raises a worker's error as a traceback: keep its one line
             raise StageFailed("dedup", 1, one_line_cause(err), "not a retried stage") from err
-    totals = totals_of(read_counts(out, ["dedup"]))
-    line = (
-        f"dedup {run_id}: {totals['input']} documents in → {totals['kept']} kept, {totals['duplicate']} duplicate, "
-        f"{totals['rejected']} rejected"
-    )
-    if totals["input"] != totals["kept"] + totals["duplicate"] + totals["rejected"]:
-        raise Unbalanced(f"dedup: counts do not balance: {line}")
-    print(f"{line} (balanced); wrote {layout.dedup_dir(out)}")
-    return totals
+    balance = require_balance("dedup", config)
+    print(f"dedup {run_id}: {balance.line()}; wrote {layout.dedup_dir(out)}")
+    return balance
 
 
 if __name__ == "__main__":

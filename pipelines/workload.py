@@ -10,10 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
-
 from pipelines import layout
+from pipelines.balance import parquet_rows
 
 
 @dataclass(frozen=True)
@@ -33,11 +31,7 @@ def _stored_bytes(config: Mapping[str, Any]) -> int | None:
 def curated_rows(out: str) -> int | None:
     """Rows of the curated documents, from the Parquet footers (None when they cannot be read)."""
     try:
-        total = 0
-        for meta in layout.matched_files(layout.pattern(layout.documents_prefix(out))):
-            with FileSystems.open(meta.path) as f:
-                total += pq.ParquetFile(f).metadata.num_rows
-        return total
+        return parquet_rows(layout.pattern(layout.documents_prefix(out)))
     except Exception:
         return None
 

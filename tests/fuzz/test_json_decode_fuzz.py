@@ -12,19 +12,8 @@ from hypothesis import strategies as st
 from curation.charset import FileEncoding, decode_bytes, file_encoding
 from curation.sources import RecordError, parse_json_record
 from curation.text import DecodeError, decode_text
+from tests.curation.sources.cutfiles import assert_storable
 from tests.fuzz.profile import fuzz, texts
-
-
-def strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
 
 
 def parse_or_reject(text: str):
@@ -34,8 +23,7 @@ def parse_or_reject(text: str):
         assert err.reason == "invalid_json" and err.detail
         return None, 0
     assert isinstance(record, dict) and n >= 0
-    for s in strings(record):
-        s.encode("utf-8")  # strict: no surrogate survives
+    assert_storable(record)  # strict: no surrogate survives
     return record, n
 
 

@@ -12,19 +12,8 @@ from hypothesis import strategies as st
 
 from curation.sources import SourceError, bom_of, open_checked, plan_ranges
 from curation.sources.lines import BOM_LENGTHS, iter_decoded_lines, iter_lines
-from tests.curation.sources.cutfiles import KINDS, compress
+from tests.curation.sources.cutfiles import KINDS, compress, reference_lines
 from tests.fuzz.profile import fuzz
-
-
-def reference(data: bytes) -> list[tuple[int, bytes]]:
-    out, pos = [], 0
-    pieces = data.split(b"\n")
-    for i, piece in enumerate(pieces):
-        if i == len(pieces) - 1 and not piece:
-            break
-        out.append((pos, piece[:-1] if piece.endswith(b"\r") else piece))
-        pos += len(piece) + 1
-    return out
 
 
 def drain(lines) -> tuple[list, SourceError | None]:
@@ -51,7 +40,7 @@ chunks = st.sampled_from([1, 2, 3, 7, 64, 1000, 1 << 20])
 def test_plain_bytes_read_as_split_lines(data, chunk):
     got, err = drain(iter_lines(open_checked(io.BytesIO(data), None), chunk=chunk))
     assert err is None
-    assert [(ln.offset, ln.data) for ln in got] == reference(data)
+    assert [(ln.offset, ln.data) for ln in got] == reference_lines(data)
 
 
 @fuzz(150)
@@ -72,7 +61,7 @@ def test_byte_ranges_partition_the_lines(data, split, chunk, max_line):
         for ln in iter_lines(stream, rng.start, rng.end, max_line_bytes=max_line, chunk=chunk):
             assert rng.start <= ln.offset and (rng.end is None or ln.offset < rng.end)
             got.append(ln)
-    expected = reference(data)
+    expected = reference_lines(data)
     assert [ln.offset for ln in got] == [off for off, _ in expected]  # every line once, in order
     for ln, (_, full) in zip(got, expected, strict=True):
         if ln.too_long:
@@ -95,7 +84,7 @@ text_files = st.lists(st.text(max_size=30), max_size=30).map(lambda ls: "\n".joi
 def test_compressed_then_cut_or_flipped_gives_lines_or_source_error(data, kind, cut, flips, chunk):
     full = compress(data, kind)
     got, err = drain(iter_lines(open_checked(io.BytesIO(full), kind), chunk=chunk))
-    assert err is None and [(ln.offset, ln.data) for ln in got] == reference(data)
+    assert err is None and [(ln.offset, ln.data) for ln in got] == reference_lines(data)
 
     n = int(len(full) * cut)
     broken = bytearray(full[:n])
@@ -105,7 +94,7 @@ def test_compressed_then_cut_or_flipped_gives_lines_or_source_error(data, kind, 
     got, err = drain(iter_lines(open_checked(io.BytesIO(bytes(broken)), kind), chunk=chunk))
     if not flips and n < len(full):
         # only a cut: what was read is a prefix of the file's lines, and the cut is said (or the file was empty)
-        assert [(ln.offset, ln.data) for ln in got] == reference(data)[: len(got)]
+        assert [(ln.offset, ln.data) for ln in got] == reference_lines(data)[: len(got)]
         assert err is not None or (n == 0 and not got)
         if err is not None:
             assert err.reason in ("truncated_source", "corrupt_source")
@@ -147,11 +136,11 @@ def test_utf16_and_utf32_text_reads_as_its_utf8_lines(lines, encoding, newline, 
     assume(not (encoding.startswith("utf-16-le") and raw[2:4] == b"\x00\x00"))  # would read as a UTF-32-LE mark
     got, err = read_bom(raw, chunk)
     assert err is None
-    assert [ln.data for ln in got] == [d for _, d in reference(text.encode("utf-8"))]
+    assert [ln.data for ln in got] == [d for _, d in reference_lines(text.encode("utf-8"))]
     if cut is not None and cut < len(raw) - len(ENCODINGS[encoding]):
         # a plain file cut at a character boundary cannot be told from a shorter file: its last line may be short
         got, err = read_bom(raw[: len(ENCODINGS[encoding]) + cut], chunk)
-        whole = [d for _, d in reference(text.encode("utf-8"))]
+        whole = [d for _, d in reference_lines(text.encode("utf-8"))]
         assert [ln.data for ln in got[:-1]] == whole[: max(len(got) - 1, 0)]
         if got:  # ... or end in the high half of a surrogate pair (passed through: its line is then invalid UTF-8)
             last = got[-1].data.decode("utf-8", "surrogatepass")

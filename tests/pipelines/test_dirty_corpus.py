@@ -37,7 +37,15 @@ import pytest
 
 from pipelines import run as run_module
 from schemas import DOCUMENT, DUPLICATE, REJECTION
-from tests.curation.sources.cutfiles import KINDS, SUFFIX, complete_lines, compress, non_blank, recoverable
+from tests.curation.sources.cutfiles import (
+    KINDS,
+    SUFFIX,
+    complete_lines,
+    compress,
+    non_blank,
+    recoverable,
+    reference_lines,
+)
 from tests.pipelines.parquet_rows import read_rows
 
 pytestmark = pytest.mark.slow
@@ -164,15 +172,6 @@ def _hash(raw: bytes) -> str:
     return hashlib.blake2b(raw, digest_size=8).hexdigest()
 
 
-def positioned(data: bytes) -> list[tuple[int, bytes]]:
-    """``(byte offset, line)`` of each line of UTF-8 bytes (a trailing CR is not part of the line)."""
-    out, pos = [], 0
-    for line in data.split(b"\n"):
-        out.append((pos, line.removesuffix(b"\r")))
-        pos += len(line) + 1
-    return out
-
-
 def jsonl_lines(path: Path) -> list[tuple[int, bytes]]:
     """The non-blank lines of a whole JSONL file with their positions, decoded here from gzip or a UTF-16 BOM."""
     raw = path.read_bytes()
@@ -183,7 +182,7 @@ def jsonl_lines(path: Path) -> list[tuple[int, bytes]]:
             text = raw[len(bom) :].decode(encoding)
             numbered = [(i, line.removesuffix("\r").encode("utf-8")) for i, line in enumerate(text.split("\n"))]
             return [(i, line) for i, line in numbered if line.strip()]
-    return [(pos, line) for pos, line in positioned(raw) if line.strip()]
+    return [(pos, line) for pos, line in reference_lines(raw) if line.strip()]
 
 
 def expected_inputs(corpus: dict) -> dict:
@@ -195,7 +194,7 @@ def expected_inputs(corpus: dict) -> dict:
         if path.name in corpus["cut"]:
             prefix = recoverable(path.read_bytes(), corpus["cut"][path.name])
             lines = complete_lines(prefix)
-            whole = positioned(prefix)[: len(lines)]
+            whole = reference_lines(prefix)[: len(lines)]
             recoverable_ids[path.name] = [line_id("js", path.name, ln, pos) for pos, ln in whole if ln.strip()]
             assert len(recoverable_ids[path.name]) == non_blank(lines)
             intact.append(f"js/{path.name}#file")

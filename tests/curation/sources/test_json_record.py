@@ -9,26 +9,9 @@ from pathlib import Path
 import pytest
 
 from curation.sources import RecordError, parse_json_record, scrub_surrogates
+from tests.curation.sources.cutfiles import assert_storable
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def strings(value):
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from strings(item)
-
-
-def assert_storable(record: dict) -> None:
-    for s in strings(record):
-        s.encode("utf-8")  # strict: raises on any surrogate left
-    json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
 def test_a_lone_surrogate_escape_becomes_a_replacement_character():

@@ -13,22 +13,11 @@ import pytest
 
 from curation.sources import SourceError, bom_of, open_checked, plan_ranges
 from curation.sources.lines import BOM_LENGTHS, LONG_LINE_PREFIX, Line, LineRange, iter_decoded_lines, iter_lines
+from tests.curation.sources.cutfiles import reference_lines
 
 ROOT = Path(__file__).resolve().parents[3]
 SHORT = (ROOT / "data" / "sample" / "text" / "short.jsonl").read_bytes()
 BAD = (ROOT / "data" / "sample" / "text" / "bad_input.jsonl").read_bytes()
-
-
-def reference(data: bytes) -> list[tuple[int, bytes]]:
-    """``data.split(b"\\n")`` with each piece's offset; a trailing CR dropped; no line after a final newline."""
-    out, pos = [], 0
-    pieces = data.split(b"\n")
-    for i, piece in enumerate(pieces):
-        if i == len(pieces) - 1 and not piece:
-            break
-        out.append((pos, piece[:-1] if piece.endswith(b"\r") else piece))
-        pos += len(piece) + 1
-    return out
 
 
 def read_ranges(data: bytes, split: int, chunk: int, max_line_bytes: int = 1 << 30, via_checked: bool = False):
@@ -71,7 +60,7 @@ CORPORA = {
 def test_ranges_cover_every_line_exactly_once(name, split, chunk):
     data = CORPORA[name]
     lines, ranges = read_ranges(data, split, chunk)
-    assert [(ln.offset, ln.data) for ln in lines] == reference(data)
+    assert [(ln.offset, ln.data) for ln in lines] == reference_lines(data)
     assert not any(ln.too_long for ln in lines)
     # the ranges themselves tile [0, size)
     if len(ranges) > 1:
@@ -81,7 +70,7 @@ def test_ranges_cover_every_line_exactly_once(name, split, chunk):
 
 def test_ranges_read_through_a_checked_plain_stream_with_seek():
     lines, _ = read_ranges(SHORT, 1000, 4096, via_checked=True)
-    assert [(ln.offset, ln.data) for ln in lines] == reference(SHORT)
+    assert [(ln.offset, ln.data) for ln in lines] == reference_lines(SHORT)
 
 
 def test_crlf_and_a_missing_final_newline():
@@ -108,7 +97,7 @@ def test_too_long_lines_are_reported_and_skipped_without_losing_the_next_lines(s
     data = b"\n".join([records[0], long_line, records[1], long_line + b"\r", records[2], b"", long_line]) + b"\n"
     data += records[3] + b"\n" + long_line  # and a too-long last line without a newline
     lines, _ = read_ranges(data, split, chunk, max_line_bytes=1000)
-    expected = reference(data)
+    expected = reference_lines(data)
     assert [ln.offset for ln in lines] == [off for off, _ in expected]
     for ln, (_, full) in zip(lines, expected, strict=True):
         if len(full) > 1000:
@@ -170,7 +159,7 @@ def read_bom_file(raw: bytes, chunk: int, max_line_bytes: int = 1 << 30) -> tupl
 def test_utf16_and_utf32_files_read_as_the_same_records_as_utf8(encoding, bom, newline, chunk):
     text = newline.join(UNICODE_RECORDS) + newline
     found, lines = read_bom_file(bom + text.encode(encoding), chunk)
-    utf8 = [data for _, data in reference(text.encode("utf-8"))]
+    utf8 = [data for _, data in reference_lines(text.encode("utf-8"))]
     assert found == encoding
     assert [ln.data for ln in lines] == utf8
     assert [ln.offset for ln in lines] == list(range(len(utf8)))  # record index within the file
