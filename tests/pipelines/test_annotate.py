@@ -140,7 +140,9 @@ def test_a_rerun_never_pays_twice(corpus, first_run):
     again = {r["id"]: r for r in rows_of(corpus, "edu")}
     for row in tables["edu"]:
         assert again[row["id"]]["status"] == "ok"
-        assert again[row["id"]]["distribution"] == pytest.approx(row["distribution"])
+        # faq-copy and faq-linux share a content hash: the cache holds both first-run rows, which differ by float
+        # rounding (scored in other batches or worker threads, ~2e-6), and either may serve both documents
+        assert again[row["id"]]["distribution"] == pytest.approx(row["distribution"], rel=1e-5)
         assert again[row["id"]]["content_hash"] == row["content_hash"]
 
 
