@@ -211,7 +211,7 @@ def rules() -> dict[str, Check]:
         "buckets[].max_tokens": NONNEG_INT, "buckets[].share": SHARE,
     }  # fmt: skip
     out: dict[str, Check] = {
-        "run.output": STR, "run.seed": INT,
+        "run.output": STR, "run.seed": INT, "run.local_batch_mb": NONNEG,
         "sources": listing(non_empty=True), "sources[].name": NAME, "sources[].type": one_of(*SOURCE_TYPES),
         "sources[].paths": listing(non_empty=True), "sources[].paths[]": STR, "sources[].languages": listing(),
         "sources[].languages[]": LANG, "sources[].text_field": STR, "sources[].id_field": STR,
@@ -242,7 +242,7 @@ def rules() -> dict[str, Check]:
         "dedup.minhash.seed": INT,
         "dedup.verify_jaccard": nullable(number(0, 1, lo_open=True, need="a Jaccard threshold in (0, 1]")),
         "dedup.verify_centres": POS_INT, "dedup.max_rounds": POS_INT, "dedup.batch_size": POS_INT,
-        "dedup.previous": listing(), "dedup.previous[]": STR,
+        "dedup.previous": listing(), "dedup.previous[]": STR, "dedup.index_lookup": one_of("join", "keys"),
         "decontam.curate": BOOL, "decontam.benchmarks": listing(), "decontam.benchmarks[]": _benchmark(tuple(LOADERS)),
         "decontam.paths": listing(), "decontam.paths[]": STR, "decontam.ngram": integer(3),
         "decontam.min_ngram_hits": POS_INT, "decontam.min_containment": OPEN_SHARE, "decontam.min_shared": POS_INT,

@@ -17,6 +17,7 @@ from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_
 from pipelines.decontam import CONTAMINATED, Decontaminate, contaminated_rejection
 from pipelines.dedup import DUPLICATES, INDEX, KEPT, REJECTED, Dedup
 from pipelines.io import ReadSources, WriteRecords
+from pipelines.local_batches import PART, PREVIOUS_IDS, EarlierIds, WriteIds
 from pipelines.metrics import WriteCounts, score_bin, size_bin, tally
 from pipelines.options import base_parser, parse, setup_logging
 from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, REJECTION
@@ -39,19 +40,29 @@ def _page_methods(doc: dict):
 def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PCollection]:
     """Add the curate graph to ``pipeline``; returns the output PCollections (docs, rejections, duplicates)."""
     out = config["run"]["output"]
+    part = config["run"].get(PART)  # a local batch (pipelines.local_batches): its outputs carry its name
+
+    def named(prefix: str) -> str:
+        return f"{prefix}-{part}" if part else prefix
+
     read = pipeline | "ReadSources" >> ReadSources(config["sources"], config["extract"])
     rejected = [read["rejections"]]
     unique = read["docs"] | "Normalize" >> beam.ParDo(NormalizeFn(config["normalize"])).with_outputs(
         "rejections", main="docs"
     )
     rejected.append(unique.rejections)
+    keyed = [unique.docs | "KeyById" >> beam.Map(lambda d: (d["id"], d))]
+    if config["run"].get(PREVIOUS_IDS):  # ids an earlier batch already took in
+        keyed.append(unique.docs | "EarlierIds" >> EarlierIds(config["run"][PREVIOUS_IDS]))
     by_id = (
-        unique.docs
-        | "KeyById" >> beam.Map(lambda d: (d["id"], d))
+        keyed
+        | "FlattenIds" >> beam.Flatten()
         | "GroupById" >> beam.GroupByKey()
         | "UniqueIds" >> beam.FlatMap(keep_first_id).with_outputs("rejections", main="docs")
     )
     rejected.append(by_id.rejections)
+    if part:
+        by_id.docs | "WriteIds" >> WriteIds(named(layout.dedup_ids_prefix(out)))
     batched = by_id.docs | "BatchForLid" >> beam.BatchElements(
         min_batch_size=16, max_batch_size=int(config["langid"].get("batch_size", 256))
     )
@@ -69,13 +80,13 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
     docs, dups = dedup[KEPT], dedup[DUPLICATES]
     rejected.append(dedup[REJECTED])
     if dedup_cfg.get("write_index", True):  # what a later incremental run dedups against
-        dedup[INDEX] | "WriteDedupIndex" >> WriteRecords(layout.dedup_index_prefix(out), DEDUP_INDEX)
+        dedup[INDEX] | "WriteDedupIndex" >> WriteRecords(named(layout.dedup_index_prefix(out)), DEDUP_INDEX)
 
     rejections = tuple(rejected) | "AllRejections" >> beam.Flatten()
 
-    docs | "WriteDocuments" >> WriteRecords(layout.documents_prefix(out), DOCUMENT)
-    rejections | "WriteRejections" >> WriteRecords(layout.rejections_prefix(out), REJECTION)
-    dups | "WriteDuplicates" >> WriteRecords(layout.duplicates_prefix(out), DUPLICATE)
+    docs | "WriteDocuments" >> WriteRecords(named(layout.documents_prefix(out)), DOCUMENT)
+    rejections | "WriteRejections" >> WriteRecords(named(layout.rejections_prefix(out)), REJECTION)
+    dups | "WriteDuplicates" >> WriteRecords(named(layout.duplicates_prefix(out)), DUPLICATE)
 
     counts = (
         tally(read["docs"], "CountInputDocs", lambda d: ("read", "input", d["source"])),
@@ -94,7 +105,8 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
         docs | "CountChars" >> beam.Map(lambda d: (("curate", "chars", ""), d["n_chars"])),
         read["docs"] | "CountPdfPages" >> beam.FlatMap(_page_methods),
     )
-    counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(layout.counts_path(out, "curate"))
+    counts_path = layout.counts_path(out, f"curate-{part}" if part else "curate")  # batches' counts: summed after
+    counts | "FlattenCounts" >> beam.Flatten() | "WriteCounts" >> WriteCounts(counts_path)
     return {"docs": docs, "rejections": rejections, "duplicates": dups}
 
 

@@ -128,9 +128,17 @@ def _filter_detail(reason: str | None, stats: Mapping[str, float]) -> str:
 
 
 def keep_first_id(kv: tuple[str, list[dict]]):
-    """Documents sharing an id: keep one (smallest content hash, deterministic), reject the rest as duplicate_id."""
-    _, docs = kv
-    docs = sorted(docs, key=lambda d: (d["content_hash"], d["locator"]))
+    """Documents sharing an id: keep one (smallest content hash, deterministic), reject the rest as duplicate_id.
+    An id an earlier local batch took in (a record marked ``_earlier_batch``) is kept there: all of these go."""
+    _, members = kv
+    earlier = next((d for d in members if d.get("_earlier_batch")), None)
+    docs = sorted((d for d in members if not d.get("_earlier_batch")), key=lambda d: (d["content_hash"], d["locator"]))
+    if earlier is not None:
+        for other in docs:
+            yield _reject(other, "read", "duplicate_id", f"id also used by {earlier['locator']} (an earlier batch)")
+        return
+    if not docs:
+        return
     yield docs[0]
     for other in docs[1:]:
         yield _reject(other, "read", "duplicate_id", f"id also used by {docs[0]['locator']}")

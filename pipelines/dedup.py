@@ -42,6 +42,7 @@ from typing import Any
 
 import apache_beam as beam
 import numpy as np
+from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.pvalue import AsSingleton, TaggedOutput
 
@@ -82,6 +83,7 @@ DUPLICATES = "duplicates"
 INDEX = "index"
 REJECTED = "rejections"  # documents whose dedup features could not be computed (per-record isolation)
 FAILED = "failed"
+JOIN, KEYS = "join", "keys"  # dedup.index_lookup
 HASH_VERSION = "h1"  # bump when curation.dedup.shingle_hash changes its output: old indexes become incompatible
 
 
@@ -106,8 +108,11 @@ class DedupSettings:
     write_index: bool = True
     index_shingles: bool = True
     previous: tuple[str, ...] = ()
+    index_lookup: str = "join"  # join: every earlier index row joins by key; keys: only rows sharing a key are read
 
     def __post_init__(self) -> None:
+        if self.index_lookup not in (JOIN, KEYS):
+            raise ValueError(f"dedup.index_lookup: {JOIN} or {KEYS}, got {self.index_lookup!r}")
         if self.keep not in POLICIES:
             raise ValueError(f"dedup.keep: {self.keep!r} is not one of {POLICIES}")
         if self.max_rounds < 2:
@@ -142,6 +147,7 @@ class DedupSettings:
             write_index=bool(cfg.get("write_index", True)),
             index_shingles=bool(cfg.get("index_shingles", True)),
             previous=(previous,) if isinstance(previous, str) else tuple(previous),
+            index_lookup=str(cfg.get("index_lookup", JOIN)),
         )
 
     def signature_params(self) -> str:
@@ -209,36 +215,98 @@ def index_pattern(path: str) -> str:
     return layout.pattern(layout.dedup_index_prefix(path))
 
 
-class _CheckIndexRow(beam.DoFn):
-    """Refuse index rows whose signatures were computed under other settings: they would silently never match."""
+BY_HASH = "hash"
+BY_BANDS = "bands"
 
-    def __init__(self, params: str):
-        self.params = params
 
-    def process(self, row: dict):
-        if row["params"] != self.params:  # a configuration mismatch, not one bad row: stop the job
-            raise SystemicError(
-                f"dedup index row {row['id']!r} was built with {row['params']!r} but this run signs with "
-                f"{self.params!r}: use the same dedup.minhash / dedup.shingles settings as the earlier run"
-            )
-        counter("dedup", "index_rows").inc()
-        yield row
+class _RelevantIndexRows(beam.DoFn):
+    """An index file → the rows that can matter to this job: those sharing an exact hash (``by="hash"``) or an LSH
+    band key (``by="bands"``) with one of its documents. The job's keys arrive as a side input and each row group is
+    read column first (pyarrow), so what a job holds of an earlier corpus is bounded by its own size, not by the
+    corpus's (what lets a long local run carry its index from batch to batch: ``pipelines.local_batches``).
+
+    Rows signed under other settings stop the job: they would silently never match."""
+
+    def __init__(self, params: str, by: str, minhash: MinHashParams):
+        self.params, self.by, self.minhash = params, by, minhash
+        self._keys_id: int | None = None
+        self._key_array = None
+
+    def _check_params(self, table, path: str) -> None:
+        import pyarrow.compute as pc
+
+        for value in pc.unique(table.column("params")).to_pylist():
+            if value != self.params:  # a configuration mismatch, not one bad row: stop the job
+                raise SystemicError(
+                    f"dedup index {path} was built with {value!r} but this run signs with {self.params!r}: "
+                    "use the same dedup.minhash / dedup.shingles settings as the earlier run"
+                )
+
+    def _hash_mask(self, table, keys):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self._keys_id != id(keys):  # the side input is the same object for a whole bundle: convert it once
+            self._keys_id, self._key_array = id(keys), pa.array(sorted(keys), type=pa.string())
+        return pc.fill_null(pc.is_in(table.column("content_hash"), value_set=self._key_array), False).to_pylist()
+
+    def _band_mask(self, table, keys) -> list[bool]:
+        mask = []
+        for data in table.column("signature").to_pylist():
+            if not data:
+                mask.append(False)
+                continue
+            signature = np.frombuffer(data, dtype="<u4" if len(data) == 4 * self.minhash.num_perm else "<u8")
+            mask.append(any(key in keys for key in band_keys(signature, self.minhash)))
+        return mask
+
+    def process(self, path: str, keys=None):
+        import pyarrow.parquet as pq
+
+        from pipelines.read_lines import open_raw
+
+        if keys is not None and not keys:
+            return
+        with open_raw(path) as f:
+            parquet = pq.ParquetFile(f)
+            column = "content_hash" if self.by == BY_HASH else "signature"
+            for group in range(parquet.num_row_groups):
+                head = parquet.read_row_group(group, columns=[column, "params"])
+                self._check_params(head, path)
+                counter("dedup", "index_rows").inc(head.num_rows)
+                if keys is None:  # join mode: every row, matched by the GroupByKey downstream
+                    yield from parquet.read_row_group(group).to_pylist()
+                    continue
+                mask = self._hash_mask(head, keys) if self.by == BY_HASH else self._band_mask(head, keys)
+                rows = [i for i, hit in enumerate(mask) if hit]
+                if not rows:
+                    continue
+                counter("dedup", f"index_rows_{self.by}_matched").inc(len(rows))
+                yield from parquet.read_row_group(group).take(rows).to_pylist()
 
 
 class ReadDedupIndex(beam.PTransform):
-    """Index rows of earlier runs (local, gs://, s3://: anything Beam FileSystems reads)."""
+    """The rows of earlier runs' indexes (local, gs://, s3://: anything Beam FileSystems reads): all of them
+    (``keys`` None: the index joins the job's groups by key, distributed), or only those sharing a key with
+    ``keys`` (an ``AsSingleton`` side input holding this job's content hashes or band keys: ``_RelevantIndexRows``).
+    """
 
-    def __init__(self, paths: Sequence[str], params: str):
+    def __init__(self, paths: Sequence[str], params: str, by: str, keys=None, minhash: MinHashParams | None = None):
         super().__init__()
         self.paths = list(paths)
-        self.params = params
+        self.params, self.by, self.keys = params, by, keys
+        self.minhash = minhash or MinHashParams()
 
     def expand(self, pbegin):
-        reads = [
-            pbegin | f"ReadIndex{i}" >> beam.io.ReadFromParquet(index_pattern(path))
-            for i, path in enumerate(self.paths)
-        ]
-        return reads | "FlattenIndexes" >> beam.Flatten() | "CheckParams" >> beam.ParDo(_CheckIndexRow(self.params))
+        return (
+            pbegin
+            | "IndexPatterns" >> beam.Create([index_pattern(path) for path in self.paths])
+            | "MatchIndex" >> fileio.MatchAll()
+            | "IndexFiles" >> beam.Map(lambda meta: meta.path)
+            | "SpreadIndexFiles" >> beam.Reshuffle()
+            | "RelevantRows"
+            >> beam.ParDo(_RelevantIndexRows(self.params, self.by, self.minhash), *([self.keys] if self.keys else []))
+        )
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -294,22 +362,36 @@ class _SplitExact(beam.DoFn):
 class ExactDedup(beam.PTransform):
     """Group by ``content_hash`` (hash of the normalised text); keep the best-ranked copy of each group.
 
-    ``previous``: index rows of earlier runs; a new document with an old hash is a duplicate of the old document.
+    ``previous``: earlier runs' indexes (paths, signed with ``params``); a new document with an old hash is a
+    duplicate of the old document. Only the index rows sharing a hash with this job's documents are read in.
     """
 
-    def __init__(self, keep: str = "longest", source_order: Sequence[str] = (), previous=None):
+    def __init__(
+        self,
+        keep: str = "longest",
+        source_order: Sequence[str] = (),
+        previous: Sequence[str] = (),
+        params: str = "",
+        lookup: str = JOIN,
+    ):
         super().__init__()
         if keep not in POLICIES:
             raise ValueError(f"keep: {keep!r} is not one of {POLICIES}")
         self.keep = keep
         self.source_order = tuple(source_order)
-        self.previous = previous
+        self.previous = tuple(previous)
+        self.params = params
+        self.lookup = lookup
 
     def expand(self, docs):
         parts = [docs | "KeyByHash" >> beam.Map(lambda d: (_exact_key(d), (NEW_TIER, d)))]
-        if self.previous is not None:
+        if self.previous:
+            keys = None
+            if self.lookup == KEYS:  # only the index rows sharing a hash with this (bounded) job's documents
+                keys = AsSingleton(docs | "Hashes" >> beam.Map(_exact_key) | "HashSet" >> beam.combiners.ToSet())
+            old = docs.pipeline | "OldByHashIndex" >> ReadDedupIndex(self.previous, self.params, BY_HASH, keys)
             parts.append(
-                self.previous
+                old
                 | "OldByHash"
                 >> beam.FlatMap(lambda r: [(r["content_hash"], (OLD_TIER, old_node(r)))] if r["content_hash"] else [])
             )
@@ -700,10 +782,10 @@ class NearDedup(beam.PTransform):
     each component's best-ranked document. Cluster sizes count original documents: a document kept by exact dedup
     counts as its ``dedup_cluster_size``, an earlier run's document as its indexed ``cluster_size``."""
 
-    def __init__(self, settings: DedupSettings, previous=None):
+    def __init__(self, settings: DedupSettings, previous: Sequence[str] = ()):
         super().__init__()
         self.settings = settings
-        self.previous = previous
+        self.previous = tuple(previous)
 
     def expand(self, docs):
         settings = self.settings
@@ -714,8 +796,14 @@ class NearDedup(beam.PTransform):
             | "Sign" >> beam.ParDo(_SignBatch(settings)).with_outputs(FEATURES, SIGNATURES, FAILED, main="bands")
         )
         bands, features = [signed["bands"]], [signed[FEATURES]]
-        if self.previous is not None:
-            old = self.previous | "OldBands" >> beam.ParDo(_OldBands(settings)).with_outputs(FEATURES, main="bands")
+        if self.previous:
+            keys = None
+            if settings.index_lookup == KEYS:  # only the index rows sharing a band with this job's documents
+                keys = AsSingleton(signed["bands"] | "BandKeys" >> beam.Keys() | "BandSet" >> beam.combiners.ToSet())
+            rows = docs.pipeline | "OldByBandIndex" >> ReadDedupIndex(
+                self.previous, settings.signature_params(), BY_BANDS, keys, settings.minhash
+            )
+            old = rows | "OldBands" >> beam.ParDo(_OldBands(settings)).with_outputs(FEATURES, main="bands")
             bands.append(old["bands"])
             features.append(old[FEATURES])
         edges = (
@@ -812,16 +900,14 @@ class Dedup(beam.PTransform):
 
     def expand(self, docs):
         settings = self.settings
-        previous = None
-        if settings.previous:
-            previous = docs.pipeline | "ReadPreviousIndex" >> ReadDedupIndex(
-                settings.previous, settings.signature_params()
-            )
+        previous, params = settings.previous, settings.signature_params()
         kept, duplicates, rejected = docs, [], []
         exact_dups = None
         index = None
         if settings.exact:
-            exact = kept | "ExactDedup" >> ExactDedup(settings.keep, settings.source_order, previous)
+            exact = kept | "ExactDedup" >> ExactDedup(
+                settings.keep, settings.source_order, previous, params, settings.index_lookup
+            )
             kept, exact_dups = exact[KEPT], exact[DUPLICATES]
         if settings.near:
             near = kept | "NearDedup" >> NearDedup(settings, previous)

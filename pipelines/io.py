@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -20,6 +20,7 @@ from pipelines.read_parquet import ParquetRowFn, PlanRowGroupsFn, ReadRowGroupFn
 from schemas import validate_record
 
 GLOB_CHARS = "*?["
+UNITS = "_units"  # a source key set only by a local batch: {pattern index: {path: [[start, end], ...]}}
 
 
 def static_prefix(pattern: str) -> str:
@@ -39,23 +40,25 @@ class ReadSources(beam.PTransform):
     def expand(self, pbegin):
         docs, rejections = [], []
         for src in self.sources:
+            units = src.get(UNITS)  # set by a local batch (pipelines.local_batches): the windows it reads
             for i, pattern in enumerate(src["paths"]):
                 label = f"{src['name']}[{i}]"
-                prefix = static_prefix(pattern)
-                check_matches(src, i, pattern)
+                prefix = static_prefix(pattern)  # of the configured pattern: ids do not depend on the batching
+                windows = None if units is None else units.get(i) or units.get(str(i)) or {}
+                if windows is None:
+                    check_matches(src, i, pattern)
+                elif not windows:  # nothing of this pattern in this batch
+                    continue
+                paths = None if windows is None else sorted(windows)
                 if src["type"] == "pdf":
                     parsed = pbegin | f"Pdf {label}" >> ReadPdfs(
-                        pattern, src["name"], prefix, self.extract, src.get("languages") or ()
+                        pattern, src["name"], prefix, self.extract, src.get("languages") or (), paths
                     )
                     docs.append(parsed["docs"])
                     rejections.append(parsed["rejections"])
                     continue
-                files = (
-                    pbegin
-                    | f"Match {label}" >> fileio.MatchFiles(pattern, EmptyMatchTreatment.ALLOW)
-                    | f"Spread {label}" >> beam.Reshuffle()
-                )
-                records, parse, read_rejections = _records(files, src, prefix, label)
+                files = match_files(pbegin, label, pattern, paths) | f"Spread {label}" >> beam.Reshuffle()
+                records, parse, read_rejections = _records(files, src, prefix, label, windows)
                 parsed = records | f"Parse {label}" >> beam.ParDo(parse).with_outputs("rejections", main="docs")
                 docs.append(parsed.docs)
                 rejections.append(parsed.rejections)
@@ -74,12 +77,20 @@ def _two_steps(pcoll, label: str, plan: beam.DoFn, read: beam.DoFn):
     return read.records, (planned.rejections, read.rejections)
 
 
-def _records(files, src: Mapping[str, Any], prefix: str, label: str):
+def match_files(pbegin, label: str, pattern: str, paths: Sequence[str] | None = None):
+    """File metadata of the glob, or of the listed ``paths`` (a local batch's share of the glob's files)."""
+    if paths is None:
+        return pbegin | f"Match {label}" >> fileio.MatchFiles(pattern, EmptyMatchTreatment.ALLOW)
+    return pbegin | f"Files {label}" >> beam.Create(list(paths)) | f"Match {label}" >> fileio.MatchAll()
+
+
+def _records(files, src: Mapping[str, Any], prefix: str, label: str, windows=None):
     """Matched files of a text/jsonl/parquet source → (raw records, the DoFn parsing them, read Rejections)."""
     if src["type"] == "text":
         return files, ParseTextFileFn(src, prefix), ()
     if src["type"] == "jsonl":
-        lines, rejected = _two_steps(files, label, PlanLineRangesFn(src, prefix), ReadLinesFn(src, prefix))
+        plan = PlanLineRangesFn(src, prefix, windows)
+        lines, rejected = _two_steps(files, label, plan, ReadLinesFn(src, prefix))
         return lines, ParseJsonLineFn(src, prefix), rejected
     rows, rejected = _two_steps(files, label, PlanRowGroupsFn(src, prefix), ReadRowGroupFn(src, prefix))
     return rows, ParquetRowFn(src, prefix), rejected

@@ -70,6 +70,11 @@ def dedup_index_prefix(out: str) -> str:
     return _join(out, "dedup", "index")
 
 
+def dedup_ids_prefix(out: str) -> str:
+    """Ids each local batch took in (``pipelines.local_batches``), read by the batches after it; removed at the end."""
+    return _join(out, "dedup", "ids")
+
+
 def dedup_documents_prefix(out: str) -> str:
     """Kept documents of a standalone ``python -m pipelines.dedup run`` job."""
     return _join(out, "dedup", "documents")

@@ -138,16 +138,26 @@ class ReadPdfs(beam.PTransform):
     """Glob → {"docs", "rejections"}; every matched PDF (or page range of one) lands in exactly one."""
 
     def __init__(
-        self, pattern: str, source: str, prefix: str, extract: Mapping[str, Any], languages: Sequence[str] = ()
+        self,
+        pattern: str,
+        source: str,
+        prefix: str,
+        extract: Mapping[str, Any],
+        languages: Sequence[str] = (),
+        paths: Sequence[str] | None = None,
     ):
         super().__init__()
         self.pattern, self.source, self.prefix, self.extract = pattern, source, prefix, dict(extract)
         self.languages = list(languages)
+        self.paths = None if paths is None else list(paths)  # a local batch's share of the glob's files
 
     def expand(self, pbegin):
+        if self.paths is None:
+            matched = pbegin | "Match" >> fileio.MatchFiles(self.pattern, fileio.EmptyMatchTreatment.ALLOW)
+        else:
+            matched = pbegin | "Files" >> beam.Create(self.paths) | "Match" >> fileio.MatchAll()
         planned = (
-            pbegin
-            | "Match" >> fileio.MatchFiles(self.pattern, fileio.EmptyMatchTreatment.ALLOW)
+            matched
             | "Open" >> fileio.ReadMatches()
             | "Plan" >> beam.ParDo(PlanPdfFn(self.source, self.prefix, self.extract)).with_outputs(REJECT, main="tasks")
         )

@@ -14,7 +14,7 @@ ReadFromText, because that one ends a cut ``.gz`` early without a word and split
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
@@ -33,6 +33,7 @@ REJECT = "rejections"
 ENCODING_SCAN_BYTES = 16 << 20  # how much of a JSONL file decides its encoding when a line is not UTF-8
 PROGRESS_BYTES = 4 << 20  # how often (in stored bytes) a reader reports its progress
 SPLIT_BYTES = 64 << 20  # uncompressed JSONL files larger than this are read in ranges by several workers
+Window = tuple[int, int | None]  # [start, end) of a file that one local batch reads (pipelines.local_batches)
 
 
 def relative_key(path: str, prefix: str) -> str:
@@ -61,13 +62,23 @@ def _file_rejection(
 class PlanLineRangesFn(beam.DoFn):
     """File metadata → LineRanges plus the file's BOM encoding; a file that cannot be opened → a Rejection."""
 
-    def __init__(self, source: Mapping[str, Any], prefix: str):
+    def __init__(self, source: Mapping[str, Any], prefix: str, windows: Mapping[str, Sequence[Window]] | None = None):
         self.name = source["name"]
         self.prefix = prefix
         self.split_bytes = int(source.get("split_bytes", SPLIT_BYTES))
+        self.windows = {path: [tuple(w) for w in ws] for path, ws in (windows or {}).items()}
+
+    def _in_window(self, path: str, start: int) -> bool:
+        """Whether this job owns the range starting at ``start`` (a local batch reads only its windows)."""
+        if not self.windows:
+            return True
+        return any(lo <= start and (hi is None or start < hi) for lo, hi in self.windows.get(path, ()))
 
     def process(self, meta):
         path, size = meta.path, int(meta.size_in_bytes)
+        if not self._in_window(path, 0):  # a later window of a split file: the file was opened by the first one
+            yield from self._windowed_ranges(path, size)
+            return
         counter("read", "files").inc()
         compressed = compression_of(path) is not None
         try:
@@ -82,7 +93,23 @@ class PlanLineRangesFn(beam.DoFn):
         encoding, _ = bom_of(head)
         whole = compressed or encoding not in (None, "utf-8")
         for rng in plan_ranges(path, size, whole, self.split_bytes):
-            yield rng, encoding
+            if self._in_window(path, rng.start):
+                yield rng, encoding
+
+    def _windowed_ranges(self, path: str, size: int):
+        """Ranges of a later window: only a plain UTF-8 file is split, and the window owning offset 0 already
+        rejected the file if it could not be opened, so here it is read as a plain file or not at all."""
+        try:
+            with open_source(path) as f:
+                head = f.read(4)
+        except (SourceError, OSError):
+            return
+        encoding, _ = bom_of(head)
+        if compression_of(path) is not None or encoding not in (None, "utf-8"):
+            return  # read whole by the window that owns offset 0
+        for rng in plan_ranges(path, size, False, self.split_bytes):
+            if self._in_window(path, rng.start):
+                yield rng, encoding
 
 
 class ReadLinesFn(beam.DoFn):

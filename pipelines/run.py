@@ -30,7 +30,7 @@ from pipelines.manifest import build_manifest, now, read_counts, standard_output
 from pipelines.mix import build_mix
 from pipelines.options import base_parser, parse, setup_logging
 from pipelines.report import write_report
-from pipelines.stage_cli import CLI_ERRORS, LOCK_TEMP, new_run_id, run_pipeline
+from pipelines.stage_cli import CLI_ERRORS, LOCK_TEMP, new_run_id, run_job
 from pipelines.stages import FACTORY_ORDER, StageOutcome, chain_fingerprints, run_stage
 from pipelines.synth import build_synth
 
@@ -92,7 +92,7 @@ def run_factory(argv: Sequence[str] | None = None) -> FactoryRun:
             log.info("running %s", name)
 
             def job(name: str = name) -> dict[str, int]:
-                return run_pipeline(BUILDERS[name], config, beam_argv, args.progress_s, name)
+                return run_job(name, BUILDERS[name], config, beam_argv, args.progress_s)
 
             def check(name: str = name) -> None:  # the stage's own counts add up before its marker is written
                 log.info("%s", require_balance(name, config).line())

@@ -50,10 +50,15 @@ def run_pipeline(
     beam_argv: Sequence[str],
     progress_s: float = 0.0,
     name: str = "job",
+    progress: ProgressLog | None = None,
 ) -> dict[str, int]:
-    """Run one Beam job to completion (any runner); return its factory counters. Raises if the job fails."""
+    """Run one Beam job to completion (any runner); return its factory counters. Raises if the job fails.
+
+    ``progress``: a ProgressLog shared by several jobs (local batches), fed but not finished here."""
     options = beam_options(beam_argv)
-    progress = ProgressLog(name, progress_s, work=workload(name, config)) if progress_s > 0 else None
+    shared = progress is not None
+    if progress is None and progress_s > 0:
+        progress = ProgressLog(name, progress_s, work=workload(name, config))
     runner = None
     if progress and options.view_as(StandardOptions).runner == "FnApiRunner":
         runner = ProgressFnApiRunner(progress)
@@ -63,10 +68,26 @@ def run_pipeline(
     state = watch(result, progress) if progress and runner is None else result.wait_until_finish()
     if state not in (None, PipelineState.DONE):
         raise RuntimeError(f"{name}: job ended in state {state}")
-    if progress:
+    if progress and not shared:
         progress.finish()
     counters = result.metrics().query()["counters"]
     return factory_counters({c.key: (c.committed if c.committed is not None else c.attempted) for c in counters})
+
+
+def run_job(
+    name: str,
+    build: Callable[[beam.Pipeline, dict], object],
+    config: dict,
+    beam_argv: Sequence[str],
+    progress_s: float = 0.0,
+) -> dict[str, int]:
+    """A stage's job: curate on the local runner runs in bounded batches (``pipelines.local_batches``), every other
+    job is one Beam job."""
+    if name == "curate":
+        from pipelines.local_batches import run_curate
+
+        return run_curate(config, beam_argv, progress_s)
+    return run_pipeline(build, config, beam_argv, progress_s, name)
 
 
 def add_stage_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -116,7 +137,7 @@ def run_standalone(
     balance: list[Balance] = []
 
     def job() -> dict[str, int]:
-        return run_pipeline(build, config, beam_argv, args.progress_s, name)
+        return run_job(name, build, config, beam_argv, args.progress_s)
 
     def check() -> None:
         if finish is not None:
@@ -142,6 +163,7 @@ __all__ = [
     "add_stage_flags",
     "cli_errors",
     "new_run_id",
+    "run_job",
     "run_pipeline",
     "run_standalone",
     "stage_fingerprint",

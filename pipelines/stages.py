@@ -48,7 +48,13 @@ STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 # What each stage writes (globs under the output root); the label cache (annotations/cache/) is never owned.
 STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "curate": ("curated/*.parquet", "dedup/index-*.parquet", "counts/curate.jsonl"),
+    "curate": (
+        "curated/*.parquet",
+        "dedup/index-*.parquet",
+        "dedup/ids-*.parquet",  # local batches' id files (removed when the stage finishes)
+        "counts/curate.jsonl",
+        "counts/curate-b*.jsonl",  # local batches' counts (summed into counts/curate.jsonl at the end)
+    ),
     "annotate": ("annotations/*.parquet", "counts/annotate.jsonl"),
     "synth": ("synth/*.parquet", "synth/manifest.json", "counts/synth.jsonl"),
     "mix": ("shards/*/*.parquet", "shards/*/manifest.json", "counts/mix.jsonl"),
@@ -103,6 +109,7 @@ def fingerprint(config: Mapping[str, Any], stage: str, upstream: str | None = No
     parts["upstream"] = upstream
     if stage == "curate":
         parts["inputs"] = input_listing(config)
+        parts["local_batch_mb"] = config.get("run", {}).get("local_batch_mb")  # decides which copy a cluster keeps
     return hashlib.sha256(config_json(parts).encode("utf-8")).hexdigest()[:32]
 
 

@@ -402,9 +402,31 @@ def test_an_index_without_shingles_is_verified_on_signatures(incremental, tmp_pa
     assert exact_old <= {(d["id"], d["duplicate_of"]) for d in outputs["duplicates"] if d["method"] == "exact"}
 
 
+def test_reading_only_the_index_rows_that_share_a_key_gives_the_join_result(incremental, tmp_path):
+    """``index_lookup: keys`` (what local batches use) reads only the old rows sharing a hash or a band with the new
+    documents, yet decides exactly as joining every old row does."""
+    _, _, read, tmp = incremental
+
+    def build(p):
+        docs = p | ReadRecords(f"{tmp}/b/docs-*.parquet", DOCUMENT)
+        settings = DedupSettings(verify_jaccard=VERIFY, write_index=False, previous=(str(tmp / "run1"),))
+        out = docs | Dedup(replace(settings, index_lookup="keys"))
+        return {"kept": out["kept"], "duplicates": out["duplicates"]}
+
+    (outputs, result) = run(build, tmp_path)
+    join = read["run2"]
+    assert sorted(d["id"] for d in outputs["kept"]) == sorted(d["id"] for d in join["kept"])
+    pairs = sorted((d["id"], d["duplicate_of"], d["method"], d["cluster_size"]) for d in outputs["duplicates"])
+    assert pairs == sorted((d["id"], d["duplicate_of"], d["method"], d["cluster_size"]) for d in join["duplicates"])
+    old_rows = len(read["run1"]["index"])
+    assert counter(result, "dedup/index_rows") == 2 * old_rows  # hash and signature columns scanned, once each
+    matched = counter(result, "dedup/index_rows_hash_matched") + counter(result, "dedup/index_rows_bands_matched")
+    assert 0 < matched < old_rows  # only the rows that can matter were read in
+
+
 def test_an_index_built_with_other_settings_is_refused(incremental):
     _, _, _, tmp = incremental
-    with pytest.raises(SystemExit, match=r"^error: dedup: failed .*SystemicError: dedup index row .* was built with"):
+    with pytest.raises(SystemExit, match=r"^error: dedup: failed .*SystemicError: dedup index .* was built with"):
         dedup_cli.main(
             [
                 "run",

@@ -1,0 +1,265 @@
+"""Curate on one machine at any corpus size: bounded batches over input splits, the dedup index carried across.
+
+The embedded runner (FnApiRunner) keeps every PCollection between fused stages in the runner process's memory, so
+one local job over a whole corpus holds all of it (about 8 GB per GB of input, measured). On the local runner the
+curate job is therefore run as a series of jobs over about ``run.local_batch_mb`` MB of input each:
+
+* **plan** (driver, metadata only): every source glob is matched as the one-job run would; a file larger than one
+  window that its reader can split (uncompressed UTF-8 JSONL) is cut into windows on the line-range grid its reader
+  uses anyway (``split_bytes``), other files (compressed, PDF, Parquet, text) go whole. Units are packed into
+  batches in listing order. Ids and locators do not depend on the batching.
+* **batch k** is the ordinary curate graph over its units only (``ReadSources`` reads the windows in the source's
+  ``_units``), every stage spread over all workers; it writes ``curated/*-bKKKKK-*.parquet`` and its own
+  ``dedup/index-bKKKKK-*``. Its dedup reads the indexes of batches < k (``dedup.previous`` with ``index_lookup:
+  keys``: only the rows sharing an exact hash or an LSH band with batch k's documents), so dedup stays global: a
+  document equal or similar to one kept in an earlier batch is that document's duplicate. Document ids are carried
+  the same way (``dedup/ids-bKKKKK``): an id already used in an earlier batch is a ``duplicate_id`` rejection.
+* **finish**: the batches' counts are summed into ``counts/curate.jsonl`` (the balance check and the manifest see
+  one run) and the id files are removed.
+
+What a worker holds: one batch's documents in flight, the batch's keys (hashes, band keys, ids) as side inputs, and
+the earlier index rows that match them; what crosses a shuffle: the batch's own records only. Peak memory follows
+the batch size, not the corpus. The price is reading the earlier index's hash and signature columns once per batch.
+
+Differences from one job over everything (measured in tests/pipelines/test_local_batches.py): within a batch the
+keep policy decides as before, across batches the earlier document wins (as in incremental dedup), so a cluster
+spread over batches keeps its earliest member rather than, say, its longest; and a document that would have joined
+two clusters kept in different earlier batches becomes a duplicate of one, leaving both kept (under-merging, never
+a false merge). Rejections other than ``duplicate_id`` do not depend on the batching.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apache_beam as beam
+import pyarrow as pa
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.pvalue import AsSingleton
+
+from curation.sources import compression_of
+from pipelines import layout
+from pipelines.atomic import write_atomic
+from pipelines.io import UNITS, check_matches
+from pipelines.options import beam_options
+from pipelines.progress import ProgressLog
+from pipelines.read_lines import SPLIT_BYTES
+from pipelines.workload import workload
+
+log = logging.getLogger(__name__)
+
+PART = "_part"  # run key set on a batch's config: the name its outputs carry (b00003)
+PREVIOUS_IDS = "_previous_ids"  # run key set on a batch's config: id files of the earlier batches
+LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
+COMPRESSED_WEIGHT = 4  # a compressed file counts as this many times its stored size (text compresses ~3-5x)
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """A file, or a window ``[start, end)`` of one, of source ``source``'s pattern ``pattern``."""
+
+    source: int
+    pattern: int
+    path: str
+    start: int = 0
+    end: int | None = None
+    weight: int = 0  # what it is expected to bring into memory, in bytes
+
+
+def plan_units(config: Mapping[str, Any]) -> list[WorkUnit]:
+    """Every input file of the run as work units (windows of big splittable files), in a stable order."""
+    from pipelines.layout import matched_files
+
+    units: list[WorkUnit] = []
+    for si, src in enumerate(config["sources"]):
+        split = int(src.get("split_bytes", SPLIT_BYTES))
+        for pi, pattern in enumerate(src["paths"]):
+            check_matches(src, pi, pattern)  # the same error a one-job run gives
+            for meta in sorted(matched_files(pattern), key=lambda m: m.path):
+                path, size = meta.path, int(meta.size_in_bytes)
+                compressed = compression_of(path) is not None
+                if src["type"] == "jsonl" and not compressed and split > 0 and size > split:
+                    for start in range(0, size, split):
+                        end = None if start + split >= size else start + split
+                        units.append(WorkUnit(si, pi, path, start, end, (end or size) - start))
+                else:
+                    units.append(WorkUnit(si, pi, path, 0, None, size * (COMPRESSED_WEIGHT if compressed else 1)))
+    return units
+
+
+def pack(units: Sequence[WorkUnit], batch_bytes: int) -> list[list[WorkUnit]]:
+    """Consecutive units into batches of at most ``batch_bytes`` (a unit heavier than that is a batch alone)."""
+    batches: list[list[WorkUnit]] = []
+    current: list[WorkUnit] = []
+    weight = 0
+    for unit in units:
+        if current and weight + unit.weight > batch_bytes:
+            batches.append(current)
+            current, weight = [], 0
+        current.append(unit)
+        weight += unit.weight
+    if current:
+        batches.append(current)
+    return batches
+
+
+def part_name(k: int) -> str:
+    return f"b{k:05d}"
+
+
+def batch_config(
+    config: Mapping[str, Any], units: Sequence[WorkUnit], k: int, index_files: Sequence[str], id_files: Sequence[str]
+) -> dict:
+    """The run config of batch ``k``: sources restricted to its units, the earlier batches' indexes and ids."""
+    cfg = copy.deepcopy(dict(config))
+    for si, src in enumerate(cfg["sources"]):
+        windows: dict[int, dict[str, list[list[int | None]]]] = {}
+        for unit in units:
+            if unit.source == si:
+                windows.setdefault(unit.pattern, {}).setdefault(unit.path, []).append([unit.start, unit.end])
+        src[UNITS] = windows
+    dedup = cfg["dedup"]
+    previous = dedup.get("previous") or []
+    dedup["previous"] = [*([previous] if isinstance(previous, str) else previous), *index_files]
+    dedup["index_lookup"] = "keys"
+    cfg["run"][PART] = part_name(k)
+    cfg["run"][PREVIOUS_IDS] = list(id_files)
+    return cfg
+
+
+def is_local(beam_argv: Sequence[str]) -> bool:
+    return beam_options(beam_argv).view_as(StandardOptions).runner in LOCAL_RUNNERS
+
+
+def plan_batches(config: Mapping[str, Any], beam_argv: Sequence[str]) -> list[list[WorkUnit]] | None:
+    """The batches of a local run, or None when curate runs as one job (another runner, ``local_batch_mb: 0``, or
+    an input that fits one batch)."""
+    batch_mb = float(config["run"].get("local_batch_mb", 0) or 0)
+    if batch_mb <= 0 or not is_local(beam_argv):
+        return None
+    batches = pack(plan_units(config), int(batch_mb * 1e6))
+    return batches if len(batches) > 1 else None
+
+
+def _files(pattern: str) -> list[str]:
+    return sorted(m.path for m in layout.matched_files(pattern))
+
+
+def merge_counts(out: str, parts: Sequence[str]) -> str:
+    """Sum the batches' counts into ``counts/curate.jsonl`` (written whole or not at all); the batch files go."""
+    totals: dict[tuple[str, str, str], int] = {}
+    paths = [layout.counts_path(out, f"curate-{part}") for part in parts]
+    for path in paths:
+        with FileSystems.open(path) as f:
+            for line in f.read().decode("utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    key = (row["stage"], row["outcome"], row["reason"])
+                    totals[key] = totals.get(key, 0) + int(row["count"])
+    rows = [
+        json.dumps({"stage": s, "outcome": o, "reason": r, "count": n}, sort_keys=True)
+        for (s, o, r), n in sorted(totals.items())
+    ]
+    written = write_atomic(layout.counts_path(out, "curate"), ("\n".join(rows) + "\n").encode("utf-8"))
+    FileSystems.delete(paths)
+    return written
+
+
+def run_curate(config: dict, beam_argv: Sequence[str], progress_s: float = 0.0) -> dict[str, int]:
+    """The curate job: one Beam job, or on the local runner bounded batches (module docstring); its counters."""
+    from pipelines.curate import build_curate
+    from pipelines.stage_cli import run_pipeline
+
+    batches = plan_batches(config, beam_argv)
+    if batches is None:
+        return run_pipeline(build_curate, config, beam_argv, progress_s, "curate")
+    out = config["run"]["output"]
+    progress = ProgressLog("curate", progress_s, work=workload("curate", config)) if progress_s > 0 else None
+    totals: dict[str, int] = {}
+    index_files: list[str] = []
+    id_files: list[str] = []
+    parts = []
+    mb = sum(u.weight for b in batches for u in b) / 1e6
+    limit = config["run"]["local_batch_mb"]
+    log.info("curate: %.0f MB of input in %d local batches of <= %s MB", mb, len(batches), limit)
+    for k, units in enumerate(batches):
+        cfg = batch_config(config, units, k, index_files, id_files)
+        part = cfg["run"][PART]
+        log.info("curate: batch %d/%d (%s, %d inputs, %.0f MB)", k + 1, len(batches), part, len(units),
+                 sum(u.weight for u in units) / 1e6)  # fmt: skip
+        counters = run_pipeline(build_curate, cfg, beam_argv, progress_s, f"curate {part}", progress=progress)
+        for name, value in counters.items():
+            totals[name] = totals.get(name, 0) + value
+        index_files += _files(layout.pattern(f"{layout.dedup_index_prefix(out)}-{part}"))
+        id_files += _files(layout.pattern(f"{layout.dedup_ids_prefix(out)}-{part}"))
+        parts.append(part)
+    merge_counts(out, parts)
+    if id_files:
+        FileSystems.delete(id_files)
+    if progress:
+        progress.finish()
+    totals["curate/local_batches"] = len(batches)
+    return totals
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Ids carried from batch to batch
+
+
+ID_SCHEMA = pa.schema([("id", pa.string()), ("locator", pa.string())])
+EARLIER = "_earlier_batch"  # marks an id record of an earlier batch inside the GroupById of curate
+
+
+class _EarlierIds(beam.DoFn):
+    """An id file of an earlier batch → ``(id, marker)`` for the ids this batch also has (a side input set)."""
+
+    def process(self, path: str, keys):
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        from pipelines.read_lines import open_raw
+
+        if not keys:
+            return
+        with open_raw(path) as f:
+            table = pq.read_table(f, columns=["id", "locator"])
+        hits = table.filter(pc.is_in(table.column("id"), value_set=pa.array(sorted(keys), type=pa.string())))
+        for row in hits.to_pylist():
+            yield row["id"], {**row, EARLIER: True}
+
+
+class EarlierIds(beam.PTransform):
+    """The ids of ``docs`` that an earlier batch already took in, as ``(id, marker)`` for curate's GroupById."""
+
+    def __init__(self, files: Sequence[str]):
+        super().__init__()
+        self.files = list(files)
+
+    def expand(self, docs):
+        keys = docs | "Ids" >> beam.Map(lambda d: d["id"]) | "IdSet" >> beam.combiners.ToSet()
+        return (
+            docs.pipeline
+            | "EarlierIdFiles" >> beam.Create(self.files)
+            | "ReadEarlierIds" >> beam.ParDo(_EarlierIds(), AsSingleton(keys))
+        )
+
+
+class WriteIds(beam.PTransform):
+    """The ids (and locators) a batch took in, for the batches after it."""
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
+
+    def expand(self, docs):
+        return (
+            docs
+            | "IdRows" >> beam.Map(lambda d: {"id": d["id"], "locator": d["locator"]})
+            | "WriteIdRows" >> beam.io.WriteToParquet(self.prefix, ID_SCHEMA, file_name_suffix=".parquet")
+        )

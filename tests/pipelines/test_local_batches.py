@@ -1,0 +1,144 @@
+"""Local batches (pipelines/local_batches.py): the curate CLI over the sample's real text as one job and as bounded
+batches with the dedup index and ids carried across, compared record by record."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from pipelines import curate
+from pipelines.config import load_config
+from pipelines.local_batches import WorkUnit, batch_config, pack, plan_units
+
+ROOT = Path(__file__).resolve().parents[2]
+TEXT = ROOT / "data" / "sample" / "text"
+SPLIT = 300_000  # bytes per line range: licenses.jsonl and manpages.jsonl are cut into windows
+BATCH_MB = 0.6
+
+
+def _rows(out: Path, kind: str) -> list[dict]:
+    rows = []
+    for path in sorted((out / "curated").glob(f"{kind}-*.parquet")):
+        part = re.match(rf"{kind}-(b\d+)-", path.name)
+        for row in pq.read_table(path).to_pylist():
+            rows.append({**row, "_part": part.group(1) if part else ""})
+    return rows
+
+
+def _corpus(root: Path) -> Path:
+    """The sample's licences, man pages and dirty lines, then a later file of copies: exact copies of licences,
+    licences with one line changed, and a record reusing a licence's id with other text."""
+    root.mkdir(parents=True)
+    for name in ("licenses.jsonl", "manpages.jsonl", "short.jsonl", "bad_input.jsonl"):
+        shutil.copy(TEXT / name, root / name)
+    licences = [json.loads(x) for x in (TEXT / "licenses.jsonl").read_text(encoding="utf-8").splitlines()]
+    copies = [{**lic, "id": f"copy/{lic['id']}"} for lic in licences[3:40:6]]
+    for lic in licences[:30:6]:
+        lines = lic["text"].splitlines()
+        lines[len(lines) // 2] = "This line was changed in the copy."
+        copies.append({**lic, "id": f"near/{lic['id']}", "text": "\n".join(lines)})
+    copies.append({**licences[1], "text": "Another text under an id that an earlier file already used. " * 20})
+    with (root / "zz_copies.jsonl").open("w", encoding="utf-8") as f:
+        f.writelines(json.dumps(c) + "\n" for c in copies)
+    return root
+
+
+@pytest.fixture(scope="module")
+def both_ways(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("local_batches")
+    corpus = _corpus(tmp / "corpus")
+    config = {
+        "sources": [{"name": "text", "type": "jsonl", "paths": [f"{corpus}/*.jsonl"], "split_bytes": SPLIT}],
+        "decontam": {"curate": False},
+    }
+    path = tmp / "run.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    outs = {}
+    for name, batch_mb in (("one", 0), ("batched", BATCH_MB)):
+        outs[name] = tmp / name
+        curate.run(["--config", str(path), "--output", str(outs[name]), "--set", f"run.local_batch_mb={batch_mb}"])
+    return {name: {k: _rows(out, k) for k in ("documents", "rejections", "duplicates")} for name, out in outs.items()}
+
+
+def test_the_plan_cuts_big_files_on_the_reader_grid_and_packs_batches(tmp_path):
+    corpus = _corpus(tmp_path / "corpus")
+    config = load_config(None, [])
+    config["sources"] = [{"name": "t", "type": "jsonl", "paths": [f"{corpus}/*.jsonl"], "split_bytes": SPLIT}]
+    units = plan_units(config)
+    by_file: dict[str, list[WorkUnit]] = {}
+    for unit in units:
+        by_file.setdefault(Path(unit.path).name, []).append(unit)
+    lic = by_file["licenses.jsonl"]
+    assert [(u.start, u.end) for u in lic] == [(0, SPLIT), (SPLIT, None)]  # the reader's own range grid
+    assert sum(u.weight for u in lic) == (corpus / "licenses.jsonl").stat().st_size
+    assert len(by_file["short.jsonl"]) == 1
+    batches = pack(units, int(BATCH_MB * 1e6))
+    assert [u for b in batches for u in b] == units  # every unit once, in order
+    assert all(sum(u.weight for u in b) <= BATCH_MB * 1e6 for b in batches)
+    cfg = batch_config(config, batches[1], 1, ["/x/index-b00000-00000-of-00001.parquet"], [])
+    assert cfg["dedup"]["previous"] == ["/x/index-b00000-00000-of-00001.parquet"]
+    assert cfg["dedup"]["index_lookup"] == "keys" and cfg["run"]["_part"] == "b00001"
+    windows = cfg["sources"][0]["_units"][0]
+    assert sum(len(w) for w in windows.values()) == len(batches[1])
+    assert "_units" not in config["sources"][0]  # the run's own config is left alone
+
+
+def test_a_compressed_file_weighs_more_than_its_bytes_and_goes_whole(tmp_path):
+    import gzip
+
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress((TEXT / "manpages.jsonl").read_bytes()))
+    config = load_config(None, [])
+    config["sources"] = [{"name": "t", "type": "jsonl", "paths": [f"{tmp_path}/*.jsonl.gz"], "split_bytes": 1000}]
+    (unit,) = plan_units(config)
+    assert (unit.start, unit.end) == (0, None) and unit.weight == 4 * (tmp_path / "a.jsonl.gz").stat().st_size
+
+
+def test_batches_reject_the_same_records_for_the_same_reasons(both_ways):
+    one, batched = both_ways["one"], both_ways["batched"]
+    assert len({r["_part"] for r in batched["documents"]}) >= 3  # it really ran in batches
+    key = lambda r: (r["id"], r["stage"], r["reason"])  # noqa: E731
+    assert sorted(map(key, batched["rejections"])) == sorted(map(key, one["rejections"]))
+    # The id reused in a later file: rejected in both, in the batched run by the later batch.
+    (reused,) = [r for r in batched["rejections"] if r["reason"] == "duplicate_id"]
+    assert "an earlier batch" in reused["detail"] and "zz_copies.jsonl" in reused["locator"]
+
+
+def test_every_document_comes_out_once_and_duplicates_point_at_kept_documents(both_ways):
+    for run in both_ways.values():
+        settled = [r for k in ("documents", "rejections", "duplicates") for r in run[k]]
+        ids = [r["id"] for r in settled if r.get("reason") != "duplicate_id"]  # a reused id: its second record
+        assert len(ids) == len(set(ids))
+        kept = {d["id"] for d in run["documents"]}
+        assert all(d["duplicate_of"] in kept for d in run["duplicates"])
+    one, batched = both_ways["one"], both_ways["batched"]
+    settled = lambda run: {r["id"] for k in ("documents", "duplicates") for r in run[k]}  # noqa: E731
+    assert settled(batched) == settled(one)
+
+
+def test_dedup_is_global_across_batches_and_never_merges_what_one_job_keeps_apart(both_ways):
+    one, batched = both_ways["one"], both_ways["batched"]
+    part = {d["id"]: d["_part"] for d in batched["documents"]}
+    across = [d for d in batched["duplicates"] if part[d["duplicate_of"]] != d["_part"]]
+    assert {d["method"] for d in across} == {"exact", "minhash"}  # the copies file found its originals
+    mine = {d["id"]: d["id"] for d in batched["documents"]}
+    mine |= {d["id"]: d["duplicate_of"] for d in batched["duplicates"]}
+    copies = [d for d in batched["duplicates"] if d["id"].startswith("text/copy/")]
+    assert len(copies) >= 3 and all(d["duplicate_of"] == mine[d["id"].replace("copy/", "", 1)] for d in copies)
+    cluster = {d["id"]: d["id"] for d in one["documents"]} | {d["id"]: d["duplicate_of"] for d in one["duplicates"]}
+    for dup in batched["duplicates"]:  # a batched cluster lies inside one one-job cluster: no false merge
+        assert cluster[dup["id"]] == cluster[dup["duplicate_of"]], dup["id"]
+    # The measured differences: the earlier batch's member is kept where one job keeps another (ties of the keep
+    # policy, longer later copies), and a cluster bridged only by a later document may stay split.
+    kept_one, kept_batched = {d["id"] for d in one["documents"]}, {d["id"] for d in batched["documents"]}
+    split = len(kept_batched) - len(kept_one)
+    assert 0 <= split <= 0.02 * len(kept_one) + 1
+    swapped = {cluster[k] for k in kept_batched - kept_one}
+    assert len(swapped) <= 0.1 * len(kept_one)
+    batch_of = {d["id"]: d["_part"] for k in ("documents", "duplicates") for d in batched[k]}
+    assert all(batch_of[k] <= batch_of[cluster[k]] for k in kept_batched - kept_one)  # an earlier batch's member
