@@ -1,17 +1,20 @@
-"""One machine, every core, growing corpora: ``pipelines.curate`` (default local runner) against datatrove's
-``LocalPipelineExecutor`` with the same filters and MinHash, on the same JSONL files, in the same run.
+"""One machine, every core, growing corpora: ``pipelines.curate`` (default local runner: bounded batches of
+``run.local_batch_mb``, the dedup index carried across) against datatrove's ``LocalPipelineExecutor`` with the same
+filters and MinHash, on the same JSONL files, in the same run; then annotate (students on every document) and mix on
+the largest size's output.
 
-Corpus (real, distinct documents, 8 JSONL files per size): the dev corpora's prose (Debian manuals cut into ~8 KB
-documents, man pages in 25 languages: ``multilingual_corpus.load_corpus``) then real source files (Go, Rust, Perl
-from ``corpora/dev/x``, one document per file), in a fixed seeded order, up to the size asked. When a size is larger
-than the distinct text available the table says so (``distinct MB``) and documents repeat with new ids: the repeats
-are exact duplicates for both tools.
+Corpus (real, distinct documents, 8 JSONL files per size): with ``--pool`` (default: the scale pool under
+``~/.cache/curation-factory/corpora/scale``, built from Debian packages: LibreOffice help in many languages, manuals,
+kernel and compiler sources; see its MANIFEST.json), the pool's shuffled documents in order up to the size asked;
+else the dev corpora's prose (``multilingual_corpus.load_corpus``) and Go/Rust/Perl sources, repeated under new ids
+past the distinct text available (the table shows the distinct MB in brackets).
 
-Per size: wall, CPU-s, peak RSS of the process tree (all Beam SDK workers / datatrove workers summed), MB/s per core
-(CPU-s), for ours with 1 and 2 workers and for datatrove with 2 workers (its filters as in filters_throughput.py:
-LanguageFilter lid.176, GopherRepetition, GopherQuality, C4, FineWeb; then its four MinHash stages, 14x8 defaults).
+Per size: wall, CPU-s, peak RSS of the process tree (all Beam SDK workers / datatrove workers summed), docs/s and
+MB/s per core (CPU-s), for ours with 1 worker (sizes up to ``--one-worker-max``) and every core, and for datatrove
+with every core (sizes up to ``--datatrove-max``; its filters as in filters_throughput.py: LanguageFilter lid.176,
+GopherRepetition, GopherQuality, C4, FineWeb; then its four MinHash stages, 14x8 defaults).
 
-    python benchmarks/local_scale.py --sizes 50,300 [--no-datatrove] [--workdir /tmp/local-scale]
+    python benchmarks/local_scale.py --sizes 300,1000,3000 [--one-worker-max 300] [--datatrove-max 1000]
 """
 
 from __future__ import annotations
@@ -55,8 +58,36 @@ def _code_docs(limit_bytes: int) -> list[dict]:
     return docs
 
 
-def build_corpus(megabytes: float, root: Path) -> dict:
+POOL = Path.home() / ".cache" / "curation-factory" / "corpora" / "scale"
+
+
+def build_from_pool(megabytes: float, root: Path, pool: Path) -> dict:
+    """``N_FILES`` JSONL files of the pool's first documents, about ``megabytes`` MB; all distinct."""
+    want = int(megabytes * 1e6)
+    root.mkdir(parents=True, exist_ok=True)
+    outs = [(root / f"part-{i:02d}.jsonl").open("wb") for i in range(N_FILES)]
+    written = n = 0
+    for path in sorted(pool.glob("pool-*.jsonl")):
+        with path.open("rb") as f:
+            for line in f:
+                if written >= want:
+                    break
+                record = json.loads(line)
+                out = json.dumps({"id": record["id"], "text": record["text"]}).encode("utf-8") + b"\n"
+                outs[n % N_FILES].write(out)
+                written += len(out)
+                n += 1
+        if written >= want:
+            break
+    for f in outs:
+        f.close()
+    return {"docs": n, "bytes": written, "distinct_bytes": written}
+
+
+def build_corpus(megabytes: float, root: Path, pool: Path | None = None) -> dict:
     """``N_FILES`` JSONL files of about ``megabytes`` MB under ``root``; returns sizes and the distinct share."""
+    if pool is not None and any(pool.glob("pool-*.jsonl")):
+        return build_from_pool(megabytes, root, pool)
     from multilingual_corpus import load_corpus
 
     want = int(megabytes * 1e6)
@@ -86,9 +117,25 @@ def run_ours(corpus: Path, out: Path, workers: int) -> TreeUsage:
     config = out.parent / f"{out.name}.yaml"
     config.write_text(json.dumps({"sources": [{"name": "bench", "type": "jsonl", "paths": [f"{corpus}/*.jsonl"]}]}))
     cmd = [sys.executable, "-m", "pipelines.curate", "--config", str(config), "--output", str(out)]
-    cmd += [f"--direct_num_workers={workers}", "--progress_s=0"]
+    cmd += [f"--direct_num_workers={workers}", "--progress_s=60"]
     log = (out.parent / f"{out.name}.log").open("w")
     return run_measured(cmd, cwd=HERE.parent, stdout=log, stderr=log)
+
+
+def run_downstream(stage: str, out: Path) -> TreeUsage:
+    """``pipelines.annotate`` (students on every document) or ``pipelines.mix`` on a curate output."""
+    config = out.parent / f"{out.name}.yaml"
+    cmd = [sys.executable, "-m", f"pipelines.{stage}", "--config", str(config), "--output", str(out), "--progress_s=60"]
+    if stage == "annotate":
+        cmd += ["--set", "annotate.mode=student", "--set", "annotate.modes={}"]
+    log = (out.parent / f"{out.name}-{stage}.log").open("w")
+    return run_measured(cmd, cwd=HERE.parent, stdout=log, stderr=log)
+
+
+def curated_docs(out: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in (out / "curated").glob("documents-*.parquet"))
 
 
 def datatrove_job(corpus: str, work: str, workers: int) -> None:
@@ -150,13 +197,15 @@ def run_datatrove(corpus: Path, work: Path, workers: int) -> TreeUsage:
     return run_measured(cmd, cwd=HERE.parent, stdout=log, stderr=log)
 
 
-def row(name: str, size: dict, u: TreeUsage, base: TreeUsage | None = None) -> str:
+def row(name: str, size: dict, u: TreeUsage, base: TreeUsage | None = None, docs: int | None = None) -> str:
     mb = size["bytes"] / 1e6
+    n = size["docs"] if docs is None else docs
     per_core = mb / u.cpu_s if u.cpu_s else 0.0
+    docs_core = n / u.cpu_s if u.cpu_s else 0.0
     vs = f"{base.wall_s / u.wall_s:.2f}x" if base else "-"
     return (
         f"| {mb:,.0f} ({size['distinct_bytes'] / 1e6:,.0f}) | {name} | {u.wall_s:,.1f} | {u.cpu_s:,.1f} | "
-        f"{u.cores:.2f} | {u.peak_rss_mb:,.0f} | {size['docs'] / u.wall_s:,.0f} | {per_core:.2f} | {vs} | "
+        f"{u.cores:.2f} | {u.peak_rss_mb:,.0f} | {n / u.wall_s:,.0f} | {docs_core:,.0f} | {per_core:.2f} | {vs} | "
         f"{'ok' if u.returncode == 0 else f'rc={u.returncode}'} |"
     )
 
@@ -169,29 +218,45 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="300,1000,3000", help="corpus sizes in MB, comma-separated")
     parser.add_argument("--workdir", default="/tmp/local-scale")
-    parser.add_argument("--no-datatrove", action="store_true")
+    parser.add_argument("--pool", default=str(POOL), help="scale pool directory (pool-*.jsonl); else the dev corpora")
+    parser.add_argument("--one-worker-max", type=float, default=300, help="run ours on 1 worker up to this size (MB)")
+    parser.add_argument("--datatrove-max", type=float, default=1000, help="run datatrove up to this size (MB)")
+    parser.add_argument("--no-downstream", action="store_true", help="skip annotate + mix on the largest output")
     args = parser.parse_args()
     work = Path(args.workdir)
     cores = os.cpu_count() or 1
     lines = [
-        "| MB (distinct) | run | wall s | CPU s | cores busy | peak RSS MB | docs/s | MB/s per core "
+        "| MB (distinct) | run | wall s | CPU s | cores busy | peak RSS MB | docs/s | docs/s per core | MB/s per core "
         "| speed-up vs ours 1 worker | status |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for mb in [float(s) for s in args.sizes.split(",")]:
+    sizes = [float(s) for s in args.sizes.split(",")]
+    pool = Path(args.pool)
+    for mb in sizes:
         corpus = work / f"corpus-{mb:g}"
-        size = build_corpus(mb, corpus)
-        one = run_ours(corpus, work / f"ours-{mb:g}-w1", 1)
-        lines.append(row("ours, 1 worker", size, one))
-        many = run_ours(corpus, work / f"ours-{mb:g}-w{cores}", cores)
+        size = build_corpus(mb, corpus, pool)
+        one = None
+        if mb <= args.one_worker_max:
+            one = run_ours(corpus, work / f"ours-{mb:g}-w1", 1)
+            lines.append(row("ours, 1 worker", size, one))
+            shutil.rmtree(work / f"ours-{mb:g}-w1", ignore_errors=True)
+        out = work / f"ours-{mb:g}-w{cores}"
+        many = run_ours(corpus, out, cores)
         lines.append(row(f"ours, {cores} workers", size, many, one))
-        if not args.no_datatrove:
+        if mb <= args.datatrove_max:
             peer = run_datatrove(corpus, work / f"datatrove-{mb:g}", cores)
             lines.append(row(f"datatrove, {cores} workers", size, peer, one))
             lines.append(
                 f"|  | ours / datatrove ({cores} workers) | wall {peer.wall_s / many.wall_s:.2f}x | "
                 f"CPU {peer.cpu_s / many.cpu_s:.2f}x |  | RSS {many.peak_rss_mb / peak_rss(peer):.2f}x |  |  |  |  |  |"
             )
+            shutil.rmtree(work / f"datatrove-{mb:g}", ignore_errors=True)
+        if mb == sizes[-1] and not args.no_downstream and many.returncode == 0:
+            kept = curated_docs(out)
+            for stage in ("annotate", "mix"):
+                lines.append(row(f"{stage} ({kept:,} curated docs)", size, run_downstream(stage, out), docs=kept))
+        else:
+            shutil.rmtree(out, ignore_errors=True)
         print("\n".join(lines), flush=True)
         shutil.rmtree(corpus, ignore_errors=True)
 
