@@ -61,24 +61,44 @@ def _code_docs(limit_bytes: int) -> list[dict]:
 POOL = Path.home() / ".cache" / "curation-factory" / "corpora" / "scale"
 
 
+def _pool_lines(pool: Path):
+    """The pool's lines: ``pool-*.jsonl`` in order (already shuffled), else per-package ``*.jsonl`` files mixed in
+    proportion to their sizes (seeded), each read in order, so every prefix holds every package's share."""
+    files = sorted(pool.glob("pool-*.jsonl"))
+    if files:
+        for path in files:
+            with path.open("rb") as f:
+                yield from f
+        return
+    files = sorted(pool.glob("*.jsonl"))
+    handles = [path.open("rb") for path in files]
+    left = [path.stat().st_size for path in files]
+    rng = random.Random(0)
+    while handles:
+        i = rng.choices(range(len(handles)), weights=left)[0]
+        line = handles[i].readline()
+        if not line:
+            handles[i].close()
+            del handles[i], left[i]
+            continue
+        left[i] = max(left[i] - len(line), 1)
+        yield line
+
+
 def build_from_pool(megabytes: float, root: Path, pool: Path) -> dict:
     """``N_FILES`` JSONL files of the pool's first documents, about ``megabytes`` MB; all distinct."""
     want = int(megabytes * 1e6)
     root.mkdir(parents=True, exist_ok=True)
     outs = [(root / f"part-{i:02d}.jsonl").open("wb") for i in range(N_FILES)]
     written = n = 0
-    for path in sorted(pool.glob("pool-*.jsonl")):
-        with path.open("rb") as f:
-            for line in f:
-                if written >= want:
-                    break
-                record = json.loads(line)
-                out = json.dumps({"id": record["id"], "text": record["text"]}).encode("utf-8") + b"\n"
-                outs[n % N_FILES].write(out)
-                written += len(out)
-                n += 1
+    for line in _pool_lines(pool):
         if written >= want:
             break
+        record = json.loads(line)
+        out = json.dumps({"id": record["id"], "text": record["text"]}).encode("utf-8") + b"\n"
+        outs[n % N_FILES].write(out)
+        written += len(out)
+        n += 1
     for f in outs:
         f.close()
     return {"docs": n, "bytes": written, "distinct_bytes": written}
@@ -86,7 +106,7 @@ def build_from_pool(megabytes: float, root: Path, pool: Path) -> dict:
 
 def build_corpus(megabytes: float, root: Path, pool: Path | None = None) -> dict:
     """``N_FILES`` JSONL files of about ``megabytes`` MB under ``root``; returns sizes and the distinct share."""
-    if pool is not None and any(pool.glob("pool-*.jsonl")):
+    if pool is not None and any(pool.glob("*.jsonl")):
         return build_from_pool(megabytes, root, pool)
     from multilingual_corpus import load_corpus
 

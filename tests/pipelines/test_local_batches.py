@@ -14,7 +14,7 @@ import yaml
 
 from pipelines import curate
 from pipelines.config import load_config
-from pipelines.local_batches import WorkUnit, batch_config, pack, plan_units
+from pipelines.local_batches import WorkUnit, batch_config, pack, plan_units, with_unit_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = ROOT / "data" / "sample" / "text"
@@ -142,3 +142,12 @@ def test_dedup_is_global_across_batches_and_never_merges_what_one_job_keeps_apar
     assert len(swapped) <= 0.1 * len(kept_one)
     batch_of = {d["id"]: d["_part"] for k in ("documents", "duplicates") for d in batched[k]}
     assert all(batch_of[k] <= batch_of[cluster[k]] for k in kept_batched - kept_one)  # an earlier batch's member
+
+
+def test_batches_cut_jsonl_into_enough_ranges_for_every_worker():
+    config = load_config(None, [])
+    config["sources"] = [{"name": "t", "type": "jsonl", "paths": ["x"]}, {"name": "p", "type": "pdf", "paths": ["y"]}]
+    cfg = with_unit_bytes(config, 256_000_000, 2)
+    assert cfg["sources"][0]["split_bytes"] == 32_000_000  # 4 ranges per worker in a 256 MB batch
+    assert "split_bytes" not in cfg["sources"][1] and "split_bytes" not in config["sources"][0]
+    assert with_unit_bytes(config, 1_000_000, 2)["sources"][0]["split_bytes"] == 4 << 20  # not below 4 MiB
