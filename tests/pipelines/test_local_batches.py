@@ -63,7 +63,11 @@ def both_ways(tmp_path_factory):
     for name, batch_mb in (("one", 0), ("batched", BATCH_MB)):
         outs[name] = tmp / name
         curate.run(["--config", str(path), "--output", str(outs[name]), "--set", f"run.local_batch_mb={batch_mb}"])
-    return {name: {k: _rows(out, k) for k in ("documents", "rejections", "duplicates")} for name, out in outs.items()}
+    runs = {name: {k: _rows(out, k) for k in ("documents", "rejections", "duplicates")} for name, out in outs.items()}
+    batched = outs["batched"]
+    runs["batched_out"] = str(batched)
+    runs["batched"]["files"] = sorted(str(p.relative_to(batched)) for p in batched.rglob("*") if p.is_file())
+    return runs
 
 
 def test_the_plan_cuts_big_files_on_the_reader_grid_and_packs_batches(tmp_path):
@@ -110,7 +114,7 @@ def test_batches_reject_the_same_records_for_the_same_reasons(both_ways):
 
 
 def test_every_document_comes_out_once_and_duplicates_point_at_kept_documents(both_ways):
-    for run in both_ways.values():
+    for run in (both_ways["one"], both_ways["batched"]):
         settled = [r for k in ("documents", "rejections", "duplicates") for r in run[k]]
         ids = [r["id"] for r in settled if r.get("reason") != "duplicate_id"]  # a reused id: its second record
         assert len(ids) == len(set(ids))
@@ -151,3 +155,17 @@ def test_batches_cut_jsonl_into_enough_ranges_for_every_worker():
     assert cfg["sources"][0]["split_bytes"] == 32_000_000  # 4 ranges per worker in a 256 MB batch
     assert "split_bytes" not in cfg["sources"][1] and "split_bytes" not in config["sources"][0]
     assert with_unit_bytes(config, 1_000_000, 2)["sources"][0]["split_bytes"] == 4 << 20  # not below 4 MiB
+
+
+def test_a_batched_run_leaves_one_counts_file_and_an_index_per_batch(both_ways):
+    files = both_ways["batched"]["files"]
+    counts = [f for f in files if f.startswith("counts/")]
+    assert counts == ["counts/curate.jsonl"]  # the batches' counts were summed, their files removed
+    assert not [f for f in files if f.startswith("dedup/ids-")]  # id files are scratch
+    parts = {re.match(r"curated/documents-(b\d+)-", f).group(1) for f in files if f.startswith("curated/documents-")}
+    index_parts = {re.match(r"dedup/index-(b\d+)-", f).group(1) for f in files if f.startswith("dedup/index-")}
+    assert parts and index_parts == parts  # each batch that kept documents wrote its own index
+    counts_file = Path(both_ways["batched_out"]) / "counts" / "curate.jsonl"
+    rows = [json.loads(x) for x in counts_file.read_text().splitlines()]
+    kept = sum(r["count"] for r in rows if r["outcome"] == "kept")
+    assert kept == len(both_ways["batched"]["documents"])
