@@ -14,6 +14,7 @@ from pipelines.isolation import per_batch, per_record
 from pipelines.metrics import counter
 
 REJECT = "rejections"
+EARLIER_BATCH = "_earlier_batch"  # marks the id record of an earlier local batch (pipelines.local_batches)
 
 
 def _reject(doc: dict, stage: str, reason: str, detail: str | None = None):
@@ -129,10 +130,10 @@ def _filter_detail(reason: str | None, stats: Mapping[str, float]) -> str:
 
 def keep_first_id(kv: tuple[str, list[dict]]):
     """Documents sharing an id: keep one (smallest content hash, deterministic), reject the rest as duplicate_id.
-    An id an earlier local batch took in (a record marked ``_earlier_batch``) is kept there: all of these go."""
+    An id an earlier local batch took in (a record marked ``EARLIER_BATCH``) is kept there: all of these go."""
     _, members = kv
-    earlier = next((d for d in members if d.get("_earlier_batch")), None)
-    docs = sorted((d for d in members if not d.get("_earlier_batch")), key=lambda d: (d["content_hash"], d["locator"]))
+    earlier = next((d for d in members if d.get(EARLIER_BATCH)), None)
+    docs = sorted((d for d in members if not d.get(EARLIER_BATCH)), key=lambda d: (d["content_hash"], d["locator"]))
     if earlier is not None:
         for other in docs:
             yield _reject(other, "read", "duplicate_id", f"id also used by {earlier['locator']} (an earlier batch)")

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import apache_beam as beam
 import pyarrow as pa
-from apache_beam.io import fileio
-from apache_beam.io.fileio import EmptyMatchTreatment
 from apache_beam.io.filesystems import FileSystems
 
 from pipelines.config import ConfigError
 from pipelines.layout import has_files
 from pipelines.metrics import counter
 from pipelines.pdf_extract import ReadPdfs
-from pipelines.read_lines import ParseJsonLineFn, ParseTextFileFn, PlanLineRangesFn, ReadLinesFn, relative_key
+from pipelines.read_lines import (
+    ParseJsonLineFn,
+    ParseTextFileFn,
+    PlanLineRangesFn,
+    ReadLinesFn,
+    match_files,
+    relative_key,
+)
 from pipelines.read_parquet import ParquetRowFn, PlanRowGroupsFn, ReadRowGroupFn
 from schemas import validate_record
 
@@ -75,13 +80,6 @@ def _two_steps(pcoll, label: str, plan: beam.DoFn, read: beam.DoFn):
     units = planned.units | f"SpreadUnits {label}" >> beam.Reshuffle()
     read = units | f"Read {label}" >> beam.ParDo(read).with_outputs("rejections", main="records")
     return read.records, (planned.rejections, read.rejections)
-
-
-def match_files(pbegin, label: str, pattern: str, paths: Sequence[str] | None = None):
-    """File metadata of the glob, or of the listed ``paths`` (a local batch's share of the glob's files)."""
-    if paths is None:
-        return pbegin | f"Match {label}" >> fileio.MatchFiles(pattern, EmptyMatchTreatment.ALLOW)
-    return pbegin | f"Files {label}" >> beam.Create(list(paths)) | f"Match {label}" >> fileio.MatchAll()
 
 
 def _records(files, src: Mapping[str, Any], prefix: str, label: str, windows=None):

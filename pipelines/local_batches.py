@@ -31,7 +31,6 @@ a false merge). Rejections other than ``duplicate_id`` do not depend on the batc
 from __future__ import annotations
 
 import copy
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,7 +45,10 @@ from apache_beam.pvalue import AsSingleton
 from curation.sources import compression_of
 from pipelines import layout
 from pipelines.atomic import write_atomic
+from pipelines.curate_steps import EARLIER_BATCH
 from pipelines.io import UNITS, check_matches
+from pipelines.manifest import read_counts
+from pipelines.metrics import count_line
 from pipelines.options import beam_options
 from pipelines.progress import ProgressLog
 from pipelines.read_lines import SPLIT_BYTES
@@ -76,14 +78,12 @@ class WorkUnit:
 
 def plan_units(config: Mapping[str, Any]) -> list[WorkUnit]:
     """Every input file of the run as work units (windows of big splittable files), in a stable order."""
-    from pipelines.layout import matched_files
-
     units: list[WorkUnit] = []
     for si, src in enumerate(config["sources"]):
         split = int(src.get("split_bytes", SPLIT_BYTES))
         for pi, pattern in enumerate(src["paths"]):
             check_matches(src, pi, pattern)  # the same error a one-job run gives
-            for meta in sorted(matched_files(pattern), key=lambda m: m.path):
+            for meta in sorted(layout.matched_files(pattern), key=lambda m: m.path):
                 path, size = meta.path, int(meta.size_in_bytes)
                 compressed = compression_of(path) is not None
                 if src["type"] == "jsonl" and not compressed and split > 0 and size > split:
@@ -135,10 +135,6 @@ def batch_config(
     return cfg
 
 
-def is_local(beam_argv: Sequence[str]) -> bool:
-    return beam_options(beam_argv).view_as(StandardOptions).runner in LOCAL_RUNNERS
-
-
 def with_unit_bytes(config: Mapping[str, Any], batch_bytes: int, workers: int) -> dict:
     """The config with JSONL line ranges small enough that a batch holds ``UNITS_PER_WORKER`` of them per worker:
     a batch of two 64 MB ranges was read by one worker while the other idled (measured: 0.98 cores busy). Ids and
@@ -155,9 +151,10 @@ def plan_batches(config: Mapping[str, Any], beam_argv: Sequence[str]) -> tuple[d
     """(the config the batches run with, the batches) of a local run, or None when curate runs as one job (another
     runner, ``local_batch_mb: 0``, or an input that fits one batch)."""
     batch_mb = float(config["run"].get("local_batch_mb", 0) or 0)
-    if batch_mb <= 0 or not is_local(beam_argv):
+    options = beam_options(beam_argv)
+    if batch_mb <= 0 or options.view_as(StandardOptions).runner not in LOCAL_RUNNERS:
         return None
-    workers = beam_options(beam_argv).view_as(DirectOptions).direct_num_workers or 1
+    workers = options.view_as(DirectOptions).direct_num_workers or 1
     cfg = with_unit_bytes(config, int(batch_mb * 1e6), workers)
     batches = pack(plan_units(cfg), int(batch_mb * 1e6))
     return (cfg, batches) if len(batches) > 1 else None
@@ -169,21 +166,14 @@ def _files(pattern: str) -> list[str]:
 
 def merge_counts(out: str, parts: Sequence[str]) -> str:
     """Sum the batches' counts into ``counts/curate.jsonl`` (written whole or not at all); the batch files go."""
+    names = [f"curate-{part}" for part in parts]
     totals: dict[tuple[str, str, str], int] = {}
-    paths = [layout.counts_path(out, f"curate-{part}") for part in parts]
-    for path in paths:
-        with FileSystems.open(path) as f:
-            for line in f.read().decode("utf-8").splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    key = (row["stage"], row["outcome"], row["reason"])
-                    totals[key] = totals.get(key, 0) + int(row["count"])
-    rows = [
-        json.dumps({"stage": s, "outcome": o, "reason": r, "count": n}, sort_keys=True)
-        for (s, o, r), n in sorted(totals.items())
-    ]
-    written = write_atomic(layout.counts_path(out, "curate"), ("\n".join(rows) + "\n").encode("utf-8"))
-    FileSystems.delete(paths)
+    for row in read_counts(out, names):
+        key = (row["stage"], row["outcome"], row["reason"])
+        totals[key] = totals.get(key, 0) + int(row["count"])
+    text = "".join(count_line(kv) + "\n" for kv in sorted(totals.items()))
+    written = write_atomic(layout.counts_path(out, "curate"), text.encode("utf-8"))
+    FileSystems.delete([layout.counts_path(out, name) for name in names])
     return written
 
 
@@ -230,7 +220,6 @@ def run_curate(config: dict, beam_argv: Sequence[str], progress_s: float = 0.0) 
 
 
 ID_SCHEMA = pa.schema([("id", pa.string()), ("locator", pa.string())])
-EARLIER = "_earlier_batch"  # marks an id record of an earlier batch inside the GroupById of curate
 
 
 class _EarlierIds(beam.DoFn):
@@ -248,7 +237,7 @@ class _EarlierIds(beam.DoFn):
             table = pq.read_table(f, columns=["id", "locator"])
         hits = table.filter(pc.is_in(table.column("id"), value_set=pa.array(sorted(keys), type=pa.string())))
         for row in hits.to_pylist():
-            yield row["id"], {**row, EARLIER: True}
+            yield row["id"], {**row, EARLIER_BATCH: True}
 
 
 class EarlierIds(beam.PTransform):

@@ -22,7 +22,8 @@ def outcome_key(stage: str, outcome: str, reason: str = "") -> tuple[str, str, s
     return (stage, outcome, reason)
 
 
-def _row(kv: tuple[tuple[str, str, str], int]) -> str:
+def count_line(kv: tuple[tuple[str, str, str], int]) -> str:
+    """One line of a counts file (what WriteCounts writes and ``pipelines.local_batches`` sums)."""
     (stage, outcome, reason), value = kv
     return json.dumps({"stage": stage, "outcome": outcome, "reason": reason, "count": int(value)}, sort_keys=True)
 
@@ -38,7 +39,7 @@ class WriteCounts(beam.PTransform):
         return (
             pairs
             | "Sum" >> beam.CombinePerKey(sum)
-            | "ToJson" >> beam.Map(_row)
+            | "ToJson" >> beam.Map(count_line)
             | "Write" >> beam.io.WriteToText(self.path, num_shards=1, shard_name_template="")
         )
 

@@ -18,6 +18,7 @@ from curation.pdf import IsolatedRunner, PdfError, extract_pdf, page_ranges, pdf
 from curation.records import doc_id, new_document, rejection
 from pipelines.isolation import error_detail, error_reason, per_record
 from pipelines.metrics import counter
+from pipelines.read_lines import match_files
 
 REJECT = "rejections"
 
@@ -152,12 +153,8 @@ class ReadPdfs(beam.PTransform):
         self.paths = None if paths is None else list(paths)  # a local batch's share of the glob's files
 
     def expand(self, pbegin):
-        if self.paths is None:
-            matched = pbegin | "Match" >> fileio.MatchFiles(self.pattern, fileio.EmptyMatchTreatment.ALLOW)
-        else:
-            matched = pbegin | "Files" >> beam.Create(self.paths) | "Match" >> fileio.MatchAll()
         planned = (
-            matched
+            match_files(pbegin, "Pdfs", self.pattern, self.paths)
             | "Open" >> fileio.ReadMatches()
             | "Plan" >> beam.ParDo(PlanPdfFn(self.source, self.prefix, self.extract)).with_outputs(REJECT, main="tasks")
         )

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -34,6 +35,13 @@ ENCODING_SCAN_BYTES = 16 << 20  # how much of a JSONL file decides its encoding 
 PROGRESS_BYTES = 4 << 20  # how often (in stored bytes) a reader reports its progress
 SPLIT_BYTES = 64 << 20  # uncompressed JSONL files larger than this are read in ranges by several workers
 Window = tuple[int, int | None]  # [start, end) of a file that one local batch reads (pipelines.local_batches)
+
+
+def match_files(pbegin, label: str, pattern: str, paths: Sequence[str] | None = None):
+    """File metadata of the glob, or of the listed ``paths`` (a local batch's share of the glob's files)."""
+    if paths is None:
+        return pbegin | f"Match {label}" >> fileio.MatchFiles(pattern, fileio.EmptyMatchTreatment.ALLOW)
+    return pbegin | f"Files {label}" >> beam.Create(list(paths)) | f"Match {label}" >> fileio.MatchAll()
 
 
 def relative_key(path: str, prefix: str) -> str:
@@ -76,38 +84,24 @@ class PlanLineRangesFn(beam.DoFn):
 
     def process(self, meta):
         path, size = meta.path, int(meta.size_in_bytes)
-        if not self._in_window(path, 0):  # a later window of a split file: the file was opened by the first one
-            yield from self._windowed_ranges(path, size)
-            return
-        counter("read", "files").inc()
+        owner = self._in_window(path, 0)  # the window at offset 0 counts the file and rejects it if unreadable
+        if owner:
+            counter("read", "files").inc()
         compressed = compression_of(path) is not None
         try:
             with open_source(path) as f:
                 head = f.read(4)
         except SourceError as err:
-            yield _file_rejection(self.name, self.prefix, path, err.reason, err.detail)
+            if owner:
+                yield _file_rejection(self.name, self.prefix, path, err.reason, err.detail)
             return
         except OSError as err:  # vanished or unreadable object: the file is lost, the run goes on
-            yield _file_rejection(self.name, self.prefix, path, "corrupt_source", f"cannot open: {err}")
+            if owner:
+                yield _file_rejection(self.name, self.prefix, path, "corrupt_source", f"cannot open: {err}")
             return
         encoding, _ = bom_of(head)
-        whole = compressed or encoding not in (None, "utf-8")
+        whole = compressed or encoding not in (None, "utf-8")  # one range at offset 0: read by the owner only
         for rng in plan_ranges(path, size, whole, self.split_bytes):
-            if self._in_window(path, rng.start):
-                yield rng, encoding
-
-    def _windowed_ranges(self, path: str, size: int):
-        """Ranges of a later window: only a plain UTF-8 file is split, and the window owning offset 0 already
-        rejected the file if it could not be opened, so here it is read as a plain file or not at all."""
-        try:
-            with open_source(path) as f:
-                head = f.read(4)
-        except (SourceError, OSError):
-            return
-        encoding, _ = bom_of(head)
-        if compression_of(path) is not None or encoding not in (None, "utf-8"):
-            return  # read whole by the window that owns offset 0
-        for rng in plan_ranges(path, size, False, self.split_bytes):
             if self._in_window(path, rng.start):
                 yield rng, encoding
 
