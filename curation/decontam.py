@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import itertools
 import json
 import re
 from collections import defaultdict
@@ -30,6 +29,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 BENCHMARKS = ("humaneval", "champ", "gsm_symbolic")
 NUMBER = "<n>"
@@ -102,23 +103,99 @@ def _h(text: str) -> int:
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
+# Keys are numpy over a document's token hashes (blake2b of each distinct token, once), so a text costs one Python
+# hash per distinct word, not one per n-gram: an n-gram is fmix64(sum_j t_j * Q**(n-1-j) + salt) mod 2**64, a content
+# bigram the same over two words. Stable across processes; index and check use the same functions.
+_Q = np.uint64(0xA0761D6478BD642F)
+_NGRAM_SALT = np.uint64(0x2545F4914F6CDD1D)
+_UNIGRAM_SALT = np.uint64(0x5851F42D4C957F2D)
+_BIGRAM_SALT = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.zeros(0, dtype=np.uint64)
+
+
+@dataclass(frozen=True)
+class TokenArrays:
+    """A document's normalised tokens as hashes, with which are numbers and which are content words."""
+
+    ids: np.ndarray  # uint64 hash per token
+    is_number: np.ndarray  # bool per token
+    content: np.ndarray  # int positions of content words (stopwords and one-letter words dropped; numbers kept)
+
+    @classmethod
+    def of(cls, tokens: Sequence[str]) -> TokenArrays:
+        hashes = {t: _h(t) for t in dict.fromkeys(tokens)}
+        ids = np.fromiter((hashes[t] for t in tokens), dtype=np.uint64, count=len(tokens))
+        is_number = np.fromiter((t == NUMBER for t in tokens), dtype=bool, count=len(tokens))
+        is_content = {t: t not in STOPWORDS and (len(t) > 1 or t == NUMBER) for t in hashes}
+        content = np.flatnonzero(np.fromiter((is_content[t] for t in tokens), dtype=bool, count=len(tokens)))
+        return cls(ids, is_number, content)
+
+
+def ngram_keys(tokens: TokenArrays, n: int) -> np.ndarray:
+    """Hashes of every n-gram (in order, repeats kept) that is not mostly numbers."""
+    count = len(tokens.ids) - n + 1
+    if count <= 0:
+        return _EMPTY
+    keys = np.zeros(count, dtype=np.uint64)
+    for j in range(n):
+        keys = keys * _Q + tokens.ids[j : j + count]
+    numbers = np.concatenate(([0], np.cumsum(tokens.is_number)))
+    return _fmix64(keys ^ _NGRAM_SALT)[(numbers[n:] - numbers[:-n]) * 2 <= n]
+
+
 def ngram_hashes(tokens: Sequence[str], n: int) -> set[int]:
     """Hashes of the n-grams that are not mostly numbers."""
-    out = set()
-    for i in range(len(tokens) - n + 1):
-        gram = tokens[i : i + n]
-        if sum(t == NUMBER for t in gram) * 2 > n:
-            continue
-        out.add(_h(" ".join(gram)))
-    return out
+    return set(ngram_keys(TokenArrays.of(tokens), n).tolist())
+
+
+@dataclass(frozen=True)
+class ContentFeatures:
+    """Content-word unigram and bigram keys of a document, with the token position of each word (``-1``: a number,
+    which is no unigram feature; a bigram of two numbers is none either, ``bigram_ok``)."""
+
+    positions: np.ndarray
+    unigrams: np.ndarray
+    unigram_ok: np.ndarray
+    bigrams: np.ndarray  # bigram k joins content words k and k+1
+    bigram_ok: np.ndarray
+
+    @classmethod
+    def of(cls, tokens: TokenArrays) -> ContentFeatures:
+        words = tokens.ids[tokens.content]
+        numbers = tokens.is_number[tokens.content]
+        unigrams = _fmix64(words ^ _UNIGRAM_SALT)
+        bigrams = _fmix64((words[:-1] * _Q + words[1:]) ^ _BIGRAM_SALT) if len(words) > 1 else _EMPTY
+        bigram_ok = ~(numbers[:-1] & numbers[1:]) if len(words) > 1 else np.zeros(0, dtype=bool)
+        return cls(tokens.content, unigrams, ~numbers, bigrams, bigram_ok)
+
+    def keys(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """The distinct feature keys of content words ``lo..hi`` (bigrams inside that range only)."""
+        hi = len(self.unigrams) if hi is None else hi
+        uni = self.unigrams[lo:hi][self.unigram_ok[lo:hi]]
+        bi = self.bigrams[lo : max(lo, hi - 1)][self.bigram_ok[lo : max(lo, hi - 1)]]
+        return np.unique(np.concatenate((uni, bi)))
 
 
 def content_features(tokens: Sequence[str]) -> set[int]:
     """Content words and content-word bigrams (stopwords and one-letter words dropped; numbers kept as ``<n>``)."""
-    words = [t for t in tokens if t not in STOPWORDS and (len(t) > 1 or t == NUMBER)]
-    feats = {_h("u " + w) for w in words if w != NUMBER}
-    feats.update(_h(f"b {a} {b}") for a, b in itertools.pairwise(words) if not a == b == NUMBER)
-    return feats
+    return set(ContentFeatures.of(TokenArrays.of(tokens)).keys().tolist())
+
+
+def _fmix64(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser (wrapping uint64 arithmetic)."""
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xFF51AFD7ED558CCD)
+    x = x ^ (x >> np.uint64(33))
+    x = x * np.uint64(0xC4CEB9FE1A85EC53)
+    return x ^ (x >> np.uint64(33))
+
+
+def _members(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which ``keys`` occur in ``sorted_keys`` (sorted, distinct)."""
+    if not len(sorted_keys) or not len(keys):
+        return np.zeros(len(keys), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[at] == keys
 
 
 # -------------------------------------------------------------------------------------------------- benchmarks
@@ -252,23 +329,32 @@ class DecontamIndex:
         parts = ", ".join(f"{b} {n}" for b, n in sorted(per.items()))
         return f"{len(self.items)} items ({parts}); {len(self.ngrams)} {self.settings.ngram}-grams"
 
-    def _windows(self, tokens: list[str]) -> Iterable[list[str]]:
+    def _windows(self, n_tokens: int) -> tuple[np.ndarray, np.ndarray]:
+        """Token ranges ``[start, end)`` of ``window_tokens``, half-overlapping; the whole text when shorter."""
         size = self.settings.window_tokens
-        if len(tokens) <= size:
-            yield tokens
-            return
-        step = size // 2
-        for start in range(0, len(tokens) - step, step):
-            yield tokens[start : start + size]
+        if n_tokens <= size:
+            return np.array([0]), np.array([n_tokens])
+        starts = np.arange(0, n_tokens - size // 2, size // 2)
+        return starts, np.minimum(starts + size, n_tokens)
+
+    def _sorted(self, kind: str) -> np.ndarray:
+        """The index's n-gram or feature keys as a sorted array (built once per process), for vectorised lookups."""
+        cache = self.__dict__.setdefault("_sorted_keys", {})
+        if kind not in cache:
+            table = self.ngrams if kind == "ngrams" else self.features
+            cache[kind] = np.array(sorted(table), dtype=np.uint64)
+        return cache[kind]
 
     def check(self, text: str, use_ngrams: bool = True, use_similarity: bool | None = None) -> Contamination | None:
         """The strongest benchmark hit for ``text`` (n-gram hits first), or None when it looks clean."""
         s = self.settings
-        tokens = normalized_tokens(text)
+        words = normalized_tokens(text)
+        tokens = TokenArrays.of(words)
         if use_ngrams:
+            keys = ngram_keys(tokens, s.ngram)
             hits: dict[int, int] = defaultdict(int)
-            for h in ngram_hashes(tokens, s.ngram):
-                for i in self.ngrams.get(h, ()):
+            for h in np.unique(keys[_members(self._sorted("ngrams"), keys)]).tolist():
+                for i in self.ngrams[h]:
                     hits[i] += 1
             if hits:
                 i, n = max(hits.items(), key=lambda kv: (kv[1], -kv[0]))
@@ -277,11 +363,26 @@ class DecontamIndex:
                     return Contamination(bench, item, "ngram", float(n), f"{n} shared {s.ngram}-grams")
         if not (s.similarity if use_similarity is None else use_similarity):
             return None
+        feats = ContentFeatures.of(tokens)
+        known = self._sorted("features")
+        uni_hit = feats.unigram_ok & _members(known, feats.unigrams)
+        bi_hit = feats.bigram_ok & _members(known, feats.bigrams)
+        if not uni_hit.any() and not bi_hit.any():  # no window can share anything
+            return None
+        uni_seen = np.concatenate(([0], np.cumsum(uni_hit)))
+        bi_seen = np.concatenate(([0], np.cumsum(bi_hit)))
         best: tuple[float, int, int] | None = None
-        for window in self._windows(tokens):
+        starts, ends = self._windows(len(words))
+        los, his = np.searchsorted(feats.positions, starts), np.searchsorted(feats.positions, ends)
+        bi_his = np.maximum(los, his - 1)
+        raw = uni_seen[his] - uni_seen[los] + bi_seen[bi_his] - bi_seen[los]  # index features, repeats counted
+        for lo, hi, bi_hi in zip(*(a[raw >= s.min_shared].tolist() for a in (los, his, bi_his)), strict=True):
+            window = np.unique(
+                np.concatenate((feats.unigrams[lo:hi][uni_hit[lo:hi]], feats.bigrams[lo:bi_hi][bi_hit[lo:bi_hi]]))
+            )
             shared: dict[int, int] = defaultdict(int)
-            for h in content_features(window):
-                for i in self.features.get(h, ()):
+            for h in window.tolist():
+                for i in self.features[h]:
                     shared[i] += 1
             for i, n in shared.items():
                 if n < s.min_shared or not self.n_features[i]:

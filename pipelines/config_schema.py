@@ -243,6 +243,7 @@ def rules() -> dict[str, Check]:
         "dedup.verify_jaccard": nullable(number(0, 1, lo_open=True, need="a Jaccard threshold in (0, 1]")),
         "dedup.verify_centres": POS_INT, "dedup.max_rounds": POS_INT, "dedup.batch_size": POS_INT,
         "dedup.previous": listing(), "dedup.previous[]": STR, "dedup.index_lookup": one_of("join", "keys"),
+        "dedup.components": one_of("star_rounds", "one_worker"),
         "decontam.curate": BOOL, "decontam.benchmarks": listing(), "decontam.benchmarks[]": _benchmark(tuple(LOADERS)),
         "decontam.paths": listing(), "decontam.paths[]": STR, "decontam.ngram": integer(3),
         "decontam.min_ngram_hits": POS_INT, "decontam.min_containment": OPEN_SHARE, "decontam.min_shared": POS_INT,

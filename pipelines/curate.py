@@ -47,13 +47,22 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
 
     read = pipeline | "ReadSources" >> ReadSources(config["sources"], config["extract"])
     rejected = [read["rejections"]]
-    unique = read["docs"] | "Normalize" >> beam.ParDo(NormalizeFn(config["normalize"])).with_outputs(
+    normalized = read["docs"] | "Normalize" >> beam.ParDo(NormalizeFn(config["normalize"])).with_outputs(
         "rejections", main="docs"
     )
-    rejected.append(unique.rejections)
-    keyed = [unique.docs | "KeyById" >> beam.Map(lambda d: (d["id"], d))]
+    rejected.append(normalized.rejections)
+    batched = normalized.docs | "BatchForLid" >> beam.BatchElements(
+        min_batch_size=16, max_batch_size=int(config["langid"].get("batch_size", 256))
+    )
+    docs, rej = _split(batched, "LangId", LangIdFn(config["langid"]))
+    rejected.append(rej)
+    docs, rej = _split(docs, "QualityFilters", QualityFilterFn(config["filters"]))
+    rejected.append(rej)
+    # Ids are made unique among the documents the filters keep: the text crosses this shuffle only for them (on
+    # web-like input a small share), not for every record read.
+    keyed = [docs | "KeyById" >> beam.Map(lambda d: (d["id"], d))]
     if config["run"].get(PREVIOUS_IDS):  # ids an earlier batch already took in
-        keyed.append(unique.docs | "EarlierIds" >> EarlierIds(config["run"][PREVIOUS_IDS]))
+        keyed.append(docs | "EarlierIds" >> EarlierIds(config["run"][PREVIOUS_IDS]))
     by_id = (
         keyed
         | "FlattenIds" >> beam.Flatten()
@@ -61,15 +70,9 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
         | "UniqueIds" >> beam.FlatMap(keep_first_id).with_outputs("rejections", main="docs")
     )
     rejected.append(by_id.rejections)
+    docs = by_id.docs
     if part:
-        by_id.docs | "WriteIds" >> WriteIds(named(layout.dedup_ids_prefix(out)))
-    batched = by_id.docs | "BatchForLid" >> beam.BatchElements(
-        min_batch_size=16, max_batch_size=int(config["langid"].get("batch_size", 256))
-    )
-    docs, rej = _split(batched, "LangId", LangIdFn(config["langid"]))
-    rejected.append(rej)
-    docs, rej = _split(docs, "QualityFilters", QualityFilterFn(config["filters"]))
-    rejected.append(rej)
+        docs | "WriteIds" >> WriteIds(named(layout.dedup_ids_prefix(out)))
     if (config.get("decontam") or {}).get("curate", False):  # benchmark items in the corpus (curation/decontam.py)
         dec = docs | "Decontam" >> Decontaminate(config["decontam"], "curate")
         docs = dec["clean"]

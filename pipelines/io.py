@@ -12,7 +12,6 @@ from apache_beam.io.filesystems import FileSystems
 from pipelines.config import ConfigError
 from pipelines.layout import has_files
 from pipelines.metrics import counter
-from pipelines.pdf_extract import ReadPdfs
 from pipelines.read_lines import (
     ParseJsonLineFn,
     ParseTextFileFn,
@@ -56,6 +55,8 @@ class ReadSources(beam.PTransform):
                     continue
                 paths = None if windows is None else sorted(windows)
                 if src["type"] == "pdf":
+                    from pipelines.pdf_extract import ReadPdfs  # MuPDF (and its layout model) only where PDFs are read
+
                     parsed = pbegin | f"Pdf {label}" >> ReadPdfs(
                         pattern, src["name"], prefix, self.extract, src.get("languages") or (), paths
                     )

@@ -130,6 +130,7 @@ def batch_config(
     previous = dedup.get("previous") or []
     dedup["previous"] = [*([previous] if isinstance(previous, str) else previous), *index_files]
     dedup["index_lookup"] = "keys"
+    dedup["components"] = "one_worker"  # a batch's edges are bounded by the batch
     cfg["run"][PART] = part_name(k)
     cfg["run"][PREVIOUS_IDS] = list(id_files)
     return cfg

@@ -83,6 +83,9 @@ def run_job(
 ) -> dict[str, int]:
     """A stage's job: curate on the local runner runs in bounded batches (``pipelines.local_batches``), every other
     job is one Beam job."""
+    from pipelines.malloc import tune_malloc
+
+    tune_malloc()  # before the runner starts its workers: they inherit the settings
     if name == "curate":
         from pipelines.local_batches import run_curate
 

@@ -146,7 +146,7 @@ def star_contraction(edges: Iterable[tuple[str, str]], max_rounds: int = 20) -> 
 
 
 def union_find_labels(edges: Iterable[tuple[Hashable, Hashable]]) -> dict:
-    """Reference components (test oracle): node -> smallest node of its component, by union-find."""
+    """Node -> smallest node of its component, by union-find: the test oracle, and the components of a bounded job."""
     parent: dict = {}
 
     def find(x):

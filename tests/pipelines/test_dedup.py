@@ -25,7 +25,7 @@ from curation.dedup.shingle_hash import ShingleHasher
 from curation.dedup.shingles import shingles
 from curation.records import new_document
 from pipelines import dedup as dedup_cli
-from pipelines.dedup import ConnectedComponents, Dedup, DedupSettings, ExactDedup, NearDedup
+from pipelines.dedup import ComponentsOnOneWorker, ConnectedComponents, Dedup, DedupSettings, ExactDedup, NearDedup
 from pipelines.io import ReadRecords, WriteRecords
 from schemas import DEDUP_INDEX, DOCUMENT, DUPLICATE, validate_record
 from tests.pipelines.parquet_rows import read_rows
@@ -403,14 +403,15 @@ def test_an_index_without_shingles_is_verified_on_signatures(incremental, tmp_pa
 
 
 def test_reading_only_the_index_rows_that_share_a_key_gives_the_join_result(incremental, tmp_path):
-    """``index_lookup: keys`` (what local batches use) reads only the old rows sharing a hash or a band with the new
-    documents, yet decides exactly as joining every old row does."""
+    """``index_lookup: keys`` with ``components: one_worker`` (what local batches use) reads only the old rows sharing
+    a hash or a band with the new documents and labels components by union-find, yet decides exactly as joining
+    every old row and star rounds do."""
     _, _, read, tmp = incremental
 
     def build(p):
         docs = p | ReadRecords(f"{tmp}/b/docs-*.parquet", DOCUMENT)
         settings = DedupSettings(verify_jaccard=VERIFY, write_index=False, previous=(str(tmp / "run1"),))
-        out = docs | Dedup(replace(settings, index_lookup="keys"))
+        out = docs | Dedup(replace(settings, index_lookup="keys", components="one_worker"))
         return {"kept": out["kept"], "duplicates": out["duplicates"]}
 
     (outputs, result) = run(build, tmp_path)
@@ -507,6 +508,24 @@ def test_connected_components_of_a_long_chain_converge(tmp_path):
     assert counter(result, "dedup/cc_round_20_changed") == 0
 
 
+def test_components_on_one_worker_equal_the_star_rounds(tmp_path):
+    rng = random.Random(5)
+    nodes = [f"n{i:03d}" for i in range(300)]
+    edges = [tuple(rng.sample(nodes, 2)) for _ in range(220)] + [("n007", "n007")]  # many components, a self-loop
+
+    def build(p):
+        edges_in = p | beam.Create(edges)
+        return {
+            "star": edges_in | "Star" >> ConnectedComponents(max_rounds=20),
+            "one": edges_in | "One" >> ComponentsOnOneWorker(),
+        }
+
+    (outputs, _) = run_pairs(build, tmp_path)
+    star, one = dict(outputs["star"]), dict(outputs["one"])
+    assert one == star == union_find_labels(e for e in edges if e[0] != e[1])
+    assert len(set(one.values())) > 10
+
+
 def test_connected_components_out_of_rounds_warn_and_stay_valid(tmp_path, caplog):
     nodes = [f"node{i:03d}" for i in range(200)]
     edges = list(itertools.pairwise(nodes))  # sorted path: the slowest case for star contraction
@@ -526,7 +545,9 @@ def test_connected_components_out_of_rounds_warn_and_stay_valid(tmp_path, caplog
 
 def run_pairs(build, out_dir: Path):
     pipeline = beam.Pipeline(runner="FnApiRunner")
+    names = []
     for name, pcoll in build(pipeline).items():
+        names.append(name)
         (
             pcoll
             | f"Json{name}" >> beam.Map(json.dumps)
@@ -534,4 +555,4 @@ def run_pairs(build, out_dir: Path):
         )
     result = pipeline.run()
     result.wait_until_finish()
-    return {"labels": [json.loads(x) for x in (out_dir / "labels").read_text().splitlines()]}, result
+    return {name: [json.loads(x) for x in (out_dir / name).read_text().splitlines()] for name in names}, result
