@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from curation.dedup.shingle_hash import fmix64
+
 BENCHMARKS = ("humaneval", "champ", "gsm_symbolic")
 NUMBER = "<n>"
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
@@ -140,7 +142,7 @@ def ngram_keys(tokens: TokenArrays, n: int) -> np.ndarray:
     for j in range(n):
         keys = keys * _Q + tokens.ids[j : j + count]
     numbers = np.concatenate(([0], np.cumsum(tokens.is_number)))
-    return _fmix64(keys ^ _NGRAM_SALT)[(numbers[n:] - numbers[:-n]) * 2 <= n]
+    return fmix64(keys ^ _NGRAM_SALT)[(numbers[n:] - numbers[:-n]) * 2 <= n]
 
 
 def ngram_hashes(tokens: Sequence[str], n: int) -> set[int]:
@@ -163,8 +165,8 @@ class ContentFeatures:
     def of(cls, tokens: TokenArrays) -> ContentFeatures:
         words = tokens.ids[tokens.content]
         numbers = tokens.is_number[tokens.content]
-        unigrams = _fmix64(words ^ _UNIGRAM_SALT)
-        bigrams = _fmix64((words[:-1] * _Q + words[1:]) ^ _BIGRAM_SALT) if len(words) > 1 else _EMPTY
+        unigrams = fmix64(words ^ _UNIGRAM_SALT)
+        bigrams = fmix64((words[:-1] * _Q + words[1:]) ^ _BIGRAM_SALT) if len(words) > 1 else _EMPTY
         bigram_ok = ~(numbers[:-1] & numbers[1:]) if len(words) > 1 else np.zeros(0, dtype=bool)
         return cls(tokens.content, unigrams, ~numbers, bigrams, bigram_ok)
 
@@ -179,15 +181,6 @@ class ContentFeatures:
 def content_features(tokens: Sequence[str]) -> set[int]:
     """Content words and content-word bigrams (stopwords and one-letter words dropped; numbers kept as ``<n>``)."""
     return set(ContentFeatures.of(TokenArrays.of(tokens)).keys().tolist())
-
-
-def _fmix64(x: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 64-bit finaliser (wrapping uint64 arithmetic)."""
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xFF51AFD7ED558CCD)
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xC4CEB9FE1A85EC53)
-    return x ^ (x >> np.uint64(33))
 
 
 def _members(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:

@@ -116,6 +116,7 @@ def _safe_name(v: Any) -> str | None:
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 BOOL: Check = lambda v: None if isinstance(v, bool) else "true or false is required"  # noqa: E731
 STR: Check = lambda v: None if isinstance(v, str) and v else "a non-empty string is required"  # noqa: E731
+OPT_STR: Check = lambda v: None if isinstance(v, str) else "a string is required"  # noqa: E731
 ANY: Check = lambda v: None  # noqa: E731
 NULL: Check = lambda v: None if v is None else "a mapping (or null) is required"  # noqa: E731
 MAPPING: Check = lambda v: None if isinstance(v, dict) else "a mapping is required"  # noqa: E731
@@ -264,7 +265,9 @@ def rules() -> dict[str, Check]:
         "synth.explanation.min_chars": NONNEG_INT, "synth.explanation.max_repeated_share": SHARE,
         "synth.sandbox.wall_s": SECONDS, "synth.sandbox.cpu_s": POS_INT, "synth.sandbox.memory_mb": NONNEG_INT,
         "synth.sandbox.file_mb": POS_INT, "synth.sandbox.output_chars": NONNEG_INT, "synth.sandbox.netns": BOOL,
-        "synth.sandbox.audit_hook": BOOL, "synth.decontam": BOOL, "synth.dedup": BOOL, **_prefixed("synth", backend),
+        "synth.sandbox.audit_hook": BOOL, "synth.sandbox.processes": POS_INT, "synth.sandbox.open_files": integer(16),
+        "synth.sandbox.tmp_mb": POS_INT, "synth.sandbox.isolation": one_of("bwrap", "unsafe"),
+        "synth.sandbox.python": OPT_STR, "synth.decontam": BOOL, "synth.dedup": BOOL, **_prefixed("synth", backend),
         "mix.seed": INT, "mix.exclude_heldout": BOOL, "mix.shards.max_rows": POS_INT, "mix.shards.max_bytes": POS_INT,
         "mix.shards.fill": OPEN_SHARE, "mix.shards.pretokenize": BOOL,
         "mix.shards.compression": one_of("zstd", "snappy", "gzip", "brotli", "lz4", "none"),

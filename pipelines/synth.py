@@ -35,6 +35,7 @@ from pipelines.io import ReadRecords, WriteRecords
 from pipelines.isolation import (
     DEFAULT_MAX_CONSECUTIVE_ERRORS,
     ErrorBudget,
+    SystemicError,
     error_detail,
     error_reason,
     per_batch,
@@ -346,10 +347,15 @@ class SandboxFn(beam.DoFn):
         self.cfg = dict(cfg)
 
     def setup(self):
-        from synth.sandbox import SandboxLimits
+        from synth.sandbox import SandboxLimits, SandboxUnavailable, bwrap
 
         self.limits = SandboxLimits.from_mapping(self.cfg.get("sandbox"))
         self.recipe = load_recipes(self.cfg)["code"]
+        if self.limits.isolation == "bwrap":
+            try:  # before any sample: a host without the isolation stops the job with what is missing
+                bwrap.probe(self.limits.python)
+            except SandboxUnavailable as err:
+                raise SystemicError(f"synth sandbox: {err}") from err
 
     @per_record("synth_verify", on_error=_candidate_failed("synth_verify"))
     def process(self, cand: dict):

@@ -83,7 +83,12 @@ def verify_math(
 
 def verify_code(function: str, tests: str, limits: SandboxLimits | None = None) -> Verdict:
     result = run_python(function, tests, limits)
-    meta = {"sandbox_network": result.network, "sandbox_wall_s": f"{result.wall_s:.3f}"}
+    meta = {
+        "sandbox_isolation": result.isolation,
+        "sandbox_seccomp": str(result.seccomp).lower(),
+        "sandbox_network": result.network,
+        "sandbox_wall_s": f"{result.wall_s:.3f}",
+    }
     if not result.passed:
         detail = result.detail or result.stderr[-300:]
         return Verdict(False, result.reason, detail[:1000], {"meta": meta})

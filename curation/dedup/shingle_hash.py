@@ -40,7 +40,8 @@ def _fmix64_int(x: int) -> int:
     return x ^ (x >> 33)
 
 
-def _fmix64(x: np.ndarray) -> np.ndarray:
+def fmix64(x: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser over a uint64 array (wrapping arithmetic): the mix every 64-bit key here uses."""
     x = x ^ (x >> np.uint64(33))
     x = x * np.uint64(0xFF51AFD7ED558CCD)
     x = x ^ (x >> np.uint64(33))
@@ -150,7 +151,7 @@ class ShingleHasher:
             parts.append((np.asarray(word_docs), *self._ngrams(tokens, per_doc, self.config.word_ngram)))
         if char_docs:
             codepoints = np.frombuffer(b"".join(char_points), dtype="<u4").astype(np.uint64)
-            tokens = _fmix64(codepoints + np.uint64(CHAR_SALT))
+            tokens = fmix64(codepoints + np.uint64(CHAR_SALT))
             per_doc = np.fromiter((len(b) // 4 for b in char_points), dtype=np.int64, count=len(char_points))
             parts.append((np.asarray(char_docs), *self._ngrams(tokens, per_doc, self.config.char_ngram)))
         return _scatter(n_docs, parts)
@@ -171,7 +172,7 @@ class ShingleHasher:
         terms = (buf.astype(np.uint64) + np.uint64(1)) * powers[rel]
         terms[is_space] = 0
         sums = np.add.reduceat(terms, starts)  # segments are never empty: each holds at least its separator
-        tokens = _fmix64(sums + lengths.astype(np.uint64) * np.uint64(G) + np.uint64(WORD_SALT))
+        tokens = fmix64(sums + lengths.astype(np.uint64) * np.uint64(G) + np.uint64(WORD_SALT))
         return tokens, per_doc
 
     def _ngrams(self, tokens: np.ndarray, per_doc: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -190,7 +191,7 @@ class ShingleHasher:
             inside = j < length
             picked = tokens[np.minimum(start + j, last)] * self._q_powers[j]
             acc += np.where(inside, picked, np.uint64(0))
-        hashes = _fmix64(acc + length.astype(np.uint64) * np.uint64(G))
+        hashes = fmix64(acc + length.astype(np.uint64) * np.uint64(G))
         return hashes, windows
 
 

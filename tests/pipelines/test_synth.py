@@ -142,3 +142,20 @@ def test_kept_records_carry_provenance_and_math_records_a_verified_answer(synth_
             assert rec["verification"] == "majority_vote" and rec["agreement"] >= 0.6 and rec["answer"]
         if rec["kind"] == "code":
             assert rec["verification"] == "sandbox_tests" and "assert" in rec["tests"]
+            assert dict(rec["meta"] or {})["sandbox_isolation"] == "bwrap"  # ran inside bubblewrap
+
+
+def test_synth_stops_before_the_first_sample_where_the_sandbox_is_missing(monkeypatch):
+    from pipelines.isolation import SystemicError
+    from pipelines.synth import SandboxFn
+    from synth.sandbox import bwrap
+
+    cfg = load_config(None, [])["synth"]
+    bwrap.probe.cache_clear()
+    monkeypatch.setenv("PATH", "/nonexistent")  # no bwrap on this PATH
+    try:
+        with pytest.raises(SystemicError, match=r"synth sandbox: bubblewrap \(bwrap\) is not installed"):
+            SandboxFn(cfg).setup()
+        SandboxFn({**cfg, "sandbox": {**cfg["sandbox"], "isolation": "unsafe"}}).setup()  # the explicit opt-out
+    finally:
+        bwrap.probe.cache_clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from synth.sandbox import SandboxLimits, run_python
 
+ROOT = Path(__file__).resolve().parents[2]
 FAST = SandboxLimits(wall_s=6.0, cpu_s=2, memory_mb=256)
 
 
@@ -80,38 +82,75 @@ def test_network_namespace_alone_blocks_loopback_where_the_kernel_allows_it(list
 
 
 def test_writes_outside_the_private_directory_are_blocked(tmp_path):
-    target = tmp_path / "escaped.txt"
+    """The audit hook names the attempt (``write_blocked``); bubblewrap under it makes the paths read-only or absent."""
+    target = ROOT / "escaped.txt"
     for code in (
         f"open({str(target)!r}, 'w').write('x')\n",
         f"import pathlib\npathlib.Path({str(target)!r}).write_text('x')\n",
         f"import os\nos.open({str(target)!r}, os.O_CREAT | os.O_WRONLY)\n",
-        f"import shutil\nshutil.rmtree({str(tmp_path)!r})\n",
-        f"import os\nos.rename({str(tmp_path)!r}, {str(tmp_path) + '-moved'!r})\n",
+        "import shutil\nshutil.rmtree('/usr/lib')\n",
+        f"import os\nos.rename({str(ROOT)!r}, '/tmp/moved')\n",
     ):
         result = run_python(code, "assert True\n", FAST)
         assert (result.passed, result.reason) == (False, "write_blocked"), code
-    assert not target.exists() and tmp_path.exists()
+    assert not target.exists() and ROOT.exists()
 
 
-def test_private_directory_is_cwd_and_home_and_is_removed(monkeypatch):
+def test_host_tmp_is_not_the_sandboxes(tmp_path):
+    """The sandbox's /tmp is a private tmpfs: the host's /tmp (and what is in it) is neither seen nor touched."""
+    host_file = tmp_path / "host.txt"
+    host_file.write_text("host")
+    code = f"import os, shutil\nprint(os.path.exists({str(host_file)!r}))\nshutil.rmtree({str(tmp_path)!r}, True)\n"
+    result = run_python(code, "assert True\n", FAST)
+    assert result.passed and result.stdout.split() == ["False"]
+    assert host_file.read_text() == "host"
+
+
+def test_private_directory_is_cwd_and_home_and_starts_empty(monkeypatch):
+    name = f"here-{os.getpid()}.txt"
     code = (
         "import os, tempfile\n"
-        "open('here.txt', 'w').write('x')\n"
+        "START = os.listdir('.')\n"
+        f"open({name!r}, 'w').write('x')\n"
         "open(os.path.join(os.environ['HOME'], 'home.txt'), 'w').write('y')\n"
         "WHERE = os.getcwd()\n"
     )
     tests = (
+        "assert START == []\n"
         "assert os.environ['HOME'] == WHERE == tempfile.gettempdir()\n"
-        "assert sorted(os.listdir('.')) == ['here.txt', 'home.txt']\n"
+        f"assert sorted(os.listdir('.')) == sorted(['home.txt', {name!r}])\n"
         "assert 'PYTHONPATH' not in os.environ and 'OPENAI_API_KEY' not in os.environ\n"
         "print(WHERE)\n"
     )
     monkeypatch.setenv("OPENAI_API_KEY", "secret-for-test")
     result = run_python(code, tests, FAST)
     assert result.passed, result.detail
-    assert not Path(result.stdout.strip()).exists()
+    assert result.stdout.strip() == "/tmp" and not (Path("/tmp") / name).exists()  # a tmpfs of its own
 
 
 def test_starting_processes_is_blocked():
     result = run_python("import subprocess\n", "subprocess.run(['true'])\n", FAST)
     assert (result.passed, result.reason) == (False, "process_blocked")
+
+
+def test_without_bubblewrap_it_refuses_and_names_what_is_missing(monkeypatch):
+    from synth.sandbox import SandboxUnavailable, bwrap
+
+    bwrap.probe.cache_clear()
+    monkeypatch.setenv("PATH", "/nonexistent")  # bwrap is not on this PATH: the host has no bubblewrap
+    try:
+        with pytest.raises(SandboxUnavailable, match=r"bubblewrap \(bwrap\) is not installed: apt-get install"):
+            run_python("x = 1\n", "assert x\n", FAST)
+    finally:
+        bwrap.probe.cache_clear()
+
+
+def test_unsafe_mode_runs_without_os_isolation_and_says_so(monkeypatch, caplog):
+    import synth.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "_warned_unsafe", False)
+    result = run_python("x = 1\n", "assert x\n", SandboxLimits(isolation="unsafe"))
+    assert result.passed and result.isolation == "unsafe" and not result.seccomp and result.network != "bwrap"
+    assert "WITHOUT operating-system isolation" in caplog.text
+    with pytest.raises(ValueError, match="isolation"):
+        SandboxLimits(isolation="none")

@@ -1,19 +1,18 @@
-"""The child side of ``synth.sandbox``: confine this process, then run a solution and its tests.
+"""The child side of ``synth.sandbox``: limit this process, then run a solution and its tests.
 
-Run as ``python -I -B -m synth.sandbox_runner`` (or by path) with a JSON job on stdin; it writes one JSON result to
-the file descriptor the job names and exits. Confinement, in order (each step only ever tightens):
+Started inside bubblewrap as ``python -I -B -S -c <this file's text>`` (or, under ``isolation: unsafe``, by path)
+with a JSON job on stdin; it writes one JSON result to the file descriptor the job names and exits. The boundary is
+bubblewrap (``bwrap.py``). Here, in order:
 
-1. a new network namespace (``unshare(CLONE_NEWNET)``; as an unprivileged user with ``CLONE_NEWUSER`` too), where
-   only a downed loopback exists, when the kernel allows it;
-2. as root, when ``nobody`` can read the standard library: drop to the job's uid/gid, so the kernel itself refuses
-   writes outside the private directory;
-3. resource limits: CPU seconds, address space, file size (stdout/stderr files included), no core dumps;
-4. an audit hook (PEP 578) that refuses socket connect/bind/DNS, opening files for writing or changing the file
-   system outside the private directory, starting processes, and loading native code with ctypes. The hook is the
-   guard that holds when 1 and 2 are not available; it is not a security boundary against hostile code on its own
-   (nothing inside one interpreter is), which is why the kernel mechanisms come first.
+1. unsafe mode only: a network namespace when the kernel allows it, and as root a drop to ``nobody`` when that user
+   can read the standard library (inside bubblewrap both are done already);
+2. resource limits: CPU seconds, address space, file size (stdout/stderr included), processes, open files, no core
+   dumps;
+3. an audit hook (PEP 578) that refuses sockets, writes outside the private directory, starting processes and
+   ctypes, so an honest failure gets a reason (``network_blocked`` ...). It is a first filter that names what a
+   sample tried, not a boundary: code in the same interpreter can switch it off.
 
-Only the standard library is imported here: the runner starts in isolated mode (``-I``), without the project.
+Only the standard library is imported here.
 """
 
 from __future__ import annotations
@@ -102,12 +101,16 @@ def drop_privileges(uid: int, gid: int) -> bool:
     return True
 
 
-def set_limits(cpu_s: int, memory_mb: int, file_mb: int) -> None:
+def set_limits(cpu_s: int, memory_mb: int, file_mb: int, processes: int = 0, open_files: int = 0) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
     if memory_mb > 0:
         resource.setrlimit(resource.RLIMIT_AS, (memory_mb << 20, memory_mb << 20))
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb << 20, file_mb << 20))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if processes > 0:  # threads count too; per uid of this user namespace
+        resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+    if open_files > 0:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write then fails with EFBIG instead of killing
 
 
@@ -197,9 +200,12 @@ def run_job(job: dict, guard: Guard) -> dict:
 def main() -> None:
     job = json.loads(sys.stdin.read())
     result_fd = int(job["result_fd"])
-    network = isolate_network() if job.get("netns", True) else "none"
-    dropped = job.get("drop_privileges", False) and drop_privileges(int(job["uid"]), int(job["gid"]))
-    set_limits(int(job["cpu_s"]), int(job["memory_mb"]), int(job["file_mb"]))
+    network = isolate_network() if job.get("netns", True) else job.get("network", "none")
+    dropped = job.get("privileges_dropped") or (
+        job.get("drop_privileges", False) and drop_privileges(int(job["uid"]), int(job["gid"]))
+    )
+    limits = ("cpu_s", "memory_mb", "file_mb", "processes", "open_files")
+    set_limits(*(int(job.get(key, 0)) for key in limits))
     guard = Guard(job["root"])
     if job.get("audit_hook", True):
         sys.addaudithook(guard)
