@@ -382,6 +382,13 @@ def test_an_ordinary_user_gets_the_same_sandbox(tmp_path):
     shared = Path(tempfile.mkdtemp(prefix="sandbox-user-"))  # reachable by that user, unlike pytest's root-only tmp
     try:
         os.chmod(shared, 0o777)
+        package = shared / "lib" / "synth" / "sandbox"  # the sandbox package (stdlib only), where that user can read it
+        package.mkdir(parents=True)
+        (package.parent / "__init__.py").write_text("")
+        for source in (ROOT / "synth" / "sandbox").glob("*.py"):
+            shutil.copy(source, package / source.name)
+        for path in (shared / "lib", package.parent, package, *package.iterdir(), package.parent / "__init__.py"):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
         target = shared / "escaped"
         sentinel = subprocess.Popen(["sleep", "30"], user=NOBODY, group=NOBODY)
         try:
@@ -391,8 +398,8 @@ def test_an_ordinary_user_gets_the_same_sandbox(tmp_path):
                 capture_output=True,
                 text=True,
                 timeout=60,
-                cwd=ROOT,
-                env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": str(shared)},
+                cwd=shared,
+                env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(shared / "lib"), "HOME": str(shared)},
                 user=NOBODY,
                 group=NOBODY,
                 extra_groups=[],
