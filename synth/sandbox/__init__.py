@@ -30,7 +30,7 @@ from functools import cache
 from pathlib import Path
 
 from synth.sandbox import bwrap
-from synth.sandbox.bwrap import SandboxUnavailable
+from synth.sandbox.bwrap import SandboxUnavailable as SandboxUnavailable  # raised by run_python (probe)
 from synth.sandbox.seccomp import filter_fd
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ def _runner_source() -> str:
 def _bwrap_job(limits: SandboxLimits, seccomp: int | None) -> tuple[list[str], dict, dict]:
     interpreter = bwrap.probe(limits.python)
     cmd = bwrap.command(interpreter, _runner_source(), limits.tmp_mb << 20, seccomp)
-    job = {"root": bwrap.INSIDE, "netns": False, "network": "bwrap", "privileges_dropped": True}
+    job = {"root": bwrap.INSIDE, "netns": False}  # the namespaces and the uid are bwrap's
     return cmd, job, {"cwd": "/", **bwrap.drop_to_nobody()}
 
 
@@ -221,16 +221,9 @@ def run_python(solution: str, tests: str, limits: SandboxLimits | None = None) -
         if root:
             shutil.rmtree(root, ignore_errors=True)
     result = _result(proc.returncode, killed, raw, stdout, stderr, wall, limits)
-    if not unsafe:
-        stderr_lines = stderr.strip().splitlines()
-        if result.reason == "crashed" and stderr_lines and stderr_lines[-1].startswith("bwrap:"):
-            raise SandboxUnavailable(f"the sandbox failed to start: {stderr_lines[-1]}")
-        result = _with(result, network="bwrap", privileges_dropped=True)  # also when the child died before reporting
-    return _with(result, isolation=limits.isolation, seccomp=seccomp is not None)
-
-
-def _with(result: SandboxResult, **changes) -> SandboxResult:
-    return replace(result, **changes)
+    if not unsafe:  # what bwrap gave, also when the child died before reporting
+        result = replace(result, network="bwrap", privileges_dropped=True)
+    return replace(result, isolation=limits.isolation, seccomp=seccomp is not None)
 
 
 def _result(

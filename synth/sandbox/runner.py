@@ -200,10 +200,8 @@ def run_job(job: dict, guard: Guard) -> dict:
 def main() -> None:
     job = json.loads(sys.stdin.read())
     result_fd = int(job["result_fd"])
-    network = isolate_network() if job.get("netns", True) else job.get("network", "none")
-    dropped = job.get("privileges_dropped") or (
-        job.get("drop_privileges", False) and drop_privileges(int(job["uid"]), int(job["gid"]))
-    )
+    network = isolate_network() if job.get("netns", True) else "none"
+    dropped = job.get("drop_privileges", False) and drop_privileges(int(job["uid"]), int(job["gid"]))
     limits = ("cpu_s", "memory_mb", "file_mb", "processes", "open_files")
     set_limits(*(int(job.get(key, 0)) for key in limits))
     guard = Guard(job["root"])
