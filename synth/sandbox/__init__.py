@@ -156,9 +156,9 @@ def _runner_source() -> str:
 
 def _bwrap_job(limits: SandboxLimits, seccomp: int | None) -> tuple[list[str], dict, dict]:
     interpreter = bwrap.probe(limits.python)
-    cmd = bwrap.command(interpreter, _runner_source(), limits.tmp_mb << 20, seccomp)
+    cmd, popen = bwrap.as_nobody(bwrap.command(interpreter, _runner_source(), limits.tmp_mb << 20, seccomp))
     job = {"root": bwrap.INSIDE, "netns": False}  # the namespaces and the uid are bwrap's
-    return cmd, job, {"cwd": "/", **bwrap.drop_to_nobody()}
+    return cmd, job, {"cwd": "/", **popen}
 
 
 def run_python(solution: str, tests: str, limits: SandboxLimits | None = None) -> SandboxResult:

@@ -4,8 +4,9 @@ What the sample sees: ``/usr/lib`` (+ ``/lib*`` as on the host) and the interpre
 its own PID namespace, a minimal ``/dev``, and a size-capped private tmpfs at ``/tmp`` (cwd, HOME, TMPDIR): no
 ``/etc``, no ``/bin``, no home, no project tree. It runs as uid/gid 65534 in new user, PID, mount, network, IPC,
 UTS and cgroup namespaces, with every capability dropped, nested user namespaces disabled, a scrubbed environment
-and the seccomp filter of ``seccomp.py`` where libseccomp exists. Root hands bwrap to ``nobody`` before it starts,
-so outside the namespaces the sample is an unprivileged uid too, as it is for an ordinary user.
+and the seccomp filter of ``seccomp.py`` where libseccomp exists. Root hands bwrap to ``nobody`` before it starts
+(through ``setpriv``), so outside the namespaces the sample is an unprivileged uid too, as it is for an ordinary
+user.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -117,11 +119,34 @@ def command(interpreter: Interpreter, runner: str, tmp_bytes: int, seccomp_fd: i
     return [*cmd, "--", interpreter.executable, "-I", "-B", "-S", "-c", runner]
 
 
-def drop_to_nobody() -> dict:
-    """``subprocess.Popen`` keywords that start bwrap as ``nobody`` when we are root (nothing otherwise)."""
+def as_nobody(cmd: list[str]) -> tuple[list[str], dict]:
+    """The command and ``subprocess.Popen`` keywords that start bwrap as ``nobody`` when we are root.
+
+    Through ``setpriv`` (util-linux) where it exists: Popen then needs no uid change of its own and can ``vfork``,
+    so a worker holding gigabytes (a model, a Beam bundle) is not copied page table by page table for every sample
+    (a ``fork`` there is slow, and a host short of memory kills the copy: seen as bwrap dying of SIGBUS). Without
+    setpriv, Popen changes the uid itself after a ``fork``.
+    """
     if os.geteuid() != 0:
-        return {}
-    return {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+        return cmd, {}
+    setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    if setpriv:
+        return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *cmd], {}
+    return cmd, {"user": NOBODY, "group": NOBODY, "extra_groups": []}
+
+
+def _failure(returncode: int, stderr: str) -> str:
+    """What a failed start says: bwrap's last line, else how it ended (a signal is named, not shown as a number)."""
+    lines = stderr.strip().splitlines()
+    if lines:
+        return lines[-1]
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"bwrap was killed by {name} before the sandbox started"
+    return f"exit status {returncode}"
 
 
 @cache
@@ -133,17 +158,25 @@ def probe(python: str = "") -> Interpreter:
             "or set synth.sandbox.isolation: unsafe to run generated code without OS isolation"
         )
     interpreter = Interpreter.find(python)
-    cmd = command(interpreter, "print('ok')", 1 << 20, None)
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, **drop_to_nobody())
-    except (OSError, subprocess.SubprocessError) as err:
-        raise SandboxUnavailable(f"bubblewrap could not start: {err}") from err
-    if out.returncode != 0 or out.stdout.strip() != "ok":
-        why = (out.stderr.strip().splitlines() or [f"exit status {out.returncode}"])[-1]
+    cmd, popen = as_nobody(command(interpreter, "print('ok')", 1 << 20, None))
+    out = None
+    for _attempt in range(2):  # a start killed by a signal (memory pressure on the host) is tried once more
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd="/", **popen)
+        except (OSError, subprocess.SubprocessError) as err:
+            raise SandboxUnavailable(f"bubblewrap could not start: {err}") from err
+        if out.returncode >= 0:
+            break
+    if out.returncode < 0 and not out.stderr.strip():
         raise SandboxUnavailable(
-            f"bubblewrap cannot create the sandbox here: {why}. It needs unprivileged user namespaces "
-            "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0; in a container: a seccomp "
-            "profile that allows clone(CLONE_NEWUSER), e.g. Kubernetes with user namespaces or a privileged helper); "
-            "or set synth.sandbox.isolation: unsafe"
+            f"{_failure(out.returncode, out.stderr)}, twice: the host is short of memory or kills bwrap "
+            "(check dmesg and the container's memory limit); or set synth.sandbox.isolation: unsafe"
+        )
+    if out.returncode != 0 or out.stdout.strip() != "ok":
+        raise SandboxUnavailable(
+            f"bubblewrap cannot create the sandbox here: {_failure(out.returncode, out.stderr)}. It needs "
+            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0; "
+            "in a container: a seccomp profile that allows clone(CLONE_NEWUSER), e.g. Kubernetes with user "
+            "namespaces or a privileged helper); or set synth.sandbox.isolation: unsafe"
         )
     return interpreter

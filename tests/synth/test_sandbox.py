@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -144,6 +147,39 @@ def test_without_bubblewrap_it_refuses_and_names_what_is_missing(monkeypatch):
             run_python("x = 1\n", "assert x\n", FAST)
     finally:
         bwrap.probe.cache_clear()
+
+
+def test_a_bwrap_killed_by_a_signal_is_named_and_not_blamed_on_user_namespaces(monkeypatch):
+    """A fake bwrap that dies of SIGBUS (seen on a CI host short of memory; a fault we cannot cause for real)."""
+    from synth.sandbox import SandboxUnavailable, bwrap
+
+    bin_dir = Path(tempfile.mkdtemp(prefix="fake-bwrap-"))  # /tmp: nobody (setpriv's uid as root) must reach it
+    try:
+        bin_dir.chmod(0o755)
+        fake = bin_dir / "bwrap"
+        fake.write_text(f"#!/bin/sh\necho started >> {bin_dir}/starts\nkill -BUS $$\n")
+        fake.chmod(0o755)
+        bin_dir.joinpath("starts").touch(mode=0o666)
+        bin_dir.joinpath("starts").chmod(0o666)
+        bwrap.probe.cache_clear()
+        monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+        with pytest.raises(SandboxUnavailable, match=r"bwrap was killed by SIGBUS before the sandbox started, twice"):
+            bwrap.probe()
+        assert bin_dir.joinpath("starts").read_text().count("started") == 2  # tried once more, then refused
+    finally:
+        bwrap.probe.cache_clear()
+        shutil.rmtree(bin_dir, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as an ordinary user bwrap starts as that user")
+def test_root_hands_bwrap_to_nobody_without_a_uid_change_in_popen():
+    """setpriv changes the uid, so Popen may vfork: a fat worker is not copied for every sample."""
+    from synth.sandbox import bwrap
+
+    cmd, popen = bwrap.as_nobody(["bwrap", "--version"])
+    assert popen == {} and cmd[0].endswith("setpriv") and cmd[-2:] == ["bwrap", "--version"]
+    out = subprocess.run([*cmd[:-2], "id", "-u"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(bwrap.NOBODY)
 
 
 def test_unsafe_mode_runs_without_os_isolation_and_says_so(monkeypatch, caplog):
