@@ -142,13 +142,14 @@ def run_ours(corpus: Path, out: Path, workers: int) -> TreeUsage:
     return run_measured(cmd, cwd=HERE.parent, stdout=log, stderr=log)
 
 
-def run_downstream(stage: str, out: Path) -> TreeUsage:
+def run_downstream(stage: str, out: Path, *extra: str, tag: str = "") -> TreeUsage:
     """``pipelines.annotate`` (students on every document) or ``pipelines.mix`` on a curate output."""
     config = out.parent / f"{out.name}.yaml"
     cmd = [sys.executable, "-m", f"pipelines.{stage}", "--config", str(config), "--output", str(out), "--progress_s=60"]
     if stage == "annotate":
         cmd += ["--set", "annotate.mode=student", "--set", "annotate.modes={}"]
-    log = (out.parent / f"{out.name}-{stage}.log").open("w")
+    cmd += list(extra)
+    log = (out.parent / f"{out.name}-{stage}{tag}.log").open("w")
     return run_measured(cmd, cwd=HERE.parent, stdout=log, stderr=log)
 
 
@@ -273,8 +274,17 @@ def main() -> None:
             shutil.rmtree(work / f"datatrove-{mb:g}", ignore_errors=True)
         if mb == sizes[-1] and not args.no_downstream and many.returncode == 0:
             kept = curated_docs(out)
-            for stage in ("annotate", "mix"):
-                lines.append(row(f"{stage} ({kept:,} curated docs)", size, run_downstream(stage, out), docs=kept))
+            annotate = run_downstream("annotate", out)
+            lines.append(row(f"annotate ({kept:,} curated docs)", size, annotate, docs=kept))
+            sliced = run_downstream("mix", out)  # the default: local slices where the curated text needs them
+            lines.append(row(f"mix, local slices ({kept:,} curated docs)", size, sliced, docs=kept))
+            one_job = run_downstream("mix", out, "--force", "--set", "run.local_batch_mb=0", tag="-one-job")
+            lines.append(row("mix, one job (run.local_batch_mb=0)", size, one_job, docs=kept))
+            lines.append(
+                f"|  | mix slices / one job | wall {sliced.wall_s / one_job.wall_s:.2f}x | "
+                f"CPU {sliced.cpu_s / one_job.cpu_s:.2f}x |  | RSS {sliced.peak_rss_mb / peak_rss(one_job):.2f}x "
+                "|  |  |  |  |  |"
+            )
         else:
             shutil.rmtree(out, ignore_errors=True)
         print("\n".join(lines), flush=True)

@@ -14,6 +14,7 @@ report.html).
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -21,17 +22,19 @@ from collections.abc import Sequence
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from curation.mixture import Recipe, doc_domain, is_heldout, recipes_from_config
+from curation.mixture import Recipe, doc_domain, is_heldout, recipes_from_config, unit_hash
 from pipelines import layout
+from pipelines.atomic import write_atomic
 from pipelines.io import ReadRecords, WriteRecords
 from pipelines.metrics import WriteCounts, tally
 from pipelines.mix_synth import CapSynthetic, SynthMix, synth_document, with_synth_weights
-from pipelines.mixing import BuildStageShards, ShardSpec, manifest_counts
+from pipelines.mixing import BuildStageShards, ShardSpec, StageProfiles, manifest_counts, profiles_to_json
 from pipelines.options import base_parser, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT, REJECTION, SYNTH_RECORD
 
 log = logging.getLogger(__name__)
 TASKS = ("edu", "domain", "safety")
+LOCAL = "_local"  # mix key set on the config of a slice job (pipelines.mix_slices)
 
 
 def attach_annotations(kv: tuple[str, dict], synth: SynthMix | None = None):
@@ -58,21 +61,38 @@ def attach_annotations(kv: tuple[str, dict], synth: SynthMix | None = None):
         yield synth_document(record, synth, lang, scores[0] if scores else None, group)
 
 
+def in_slice(key: str, part: tuple[int, int] | None) -> bool:
+    """Whether a document (by id; a synthetic record by its seed's id) belongs to slice ``(k, n)`` of a local mix."""
+    return part is None or min(int(unit_hash("mix-slice", key) * part[1]), part[1] - 1) == part[0]
+
+
 def read_annotated(
-    pipeline: beam.Pipeline, out: str, use_annotations: bool = True, synth: SynthMix | None = None
+    pipeline: beam.Pipeline,
+    out: str,
+    use_annotations: bool = True,
+    synth: SynthMix | None = None,
+    part: tuple[int, int] | None = None,
 ) -> beam.PCollection:
     """Kept documents of a run joined with whichever of its edu / domain / safety annotation tables exist; with
-    ``synth`` (its records exist) the verified synthetic records too, keyed by their seed's id."""
-    docs = pipeline | "ReadDocuments" >> ReadRecords(layout.pattern(layout.documents_prefix(out)), DOCUMENT)
+    ``synth`` (its records exist) the verified synthetic records too, keyed by their seed's id. With ``part``
+    ``(k, n)`` only slice k of n (by a hash of the id: a uniform sample, joined with its own labels)."""
+
+    def read(label: str, pattern: str, schema, key: str) -> beam.PCollection:
+        rows = pipeline | f"Read{label}" >> ReadRecords(pattern, schema)
+        if part is not None:
+            rows = rows | f"Slice{label}" >> beam.Filter(lambda r: in_slice(r[key], part))
+        return rows
+
+    docs = read("Documents", layout.pattern(layout.documents_prefix(out)), DOCUMENT, "id")
     tables = {}
     if use_annotations:
         for task in TASKS:
             pattern = layout.pattern(layout.annotations_prefix(out, task))
             if layout.has_files(pattern):
-                rows = pipeline | f"Read_{task}" >> ReadRecords(pattern, ANNOTATION)
+                rows = read(f"_{task}", pattern, ANNOTATION, "id")
                 tables[task] = rows | f"Key_{task}" >> beam.Map(lambda a: (a["id"], a))
     if synth is not None:
-        records = pipeline | "ReadSynth" >> ReadRecords(synth.records_pattern(out), SYNTH_RECORD)
+        records = read("Synth", synth.records_pattern(out), SYNTH_RECORD, "seed_id")
         tables["synth"] = records | "KeySynth" >> beam.Map(lambda r: (r["seed_id"], r))
     if not tables:
         return docs | "NoAnnotations" >> beam.Map(lambda d: {**d, "edu_score": None, "safety_score": None})
@@ -99,21 +119,27 @@ def heldout_share(config: dict) -> tuple[float, int]:
     return float(ablation.get("heldout_share", 0.0)), int(ablation.get("seed", config["mix"].get("seed", 0)))
 
 
-def mix_rejections_prefix(out: str) -> str:
+def mix_rejections_prefix(out: str, part: str = "") -> str:
     """Documents the mix could not place because handling them raised (``shards/_rejections/``: under the mix
     stage's outputs, and never a stage name, which must start with a letter or digit)."""
-    return FileSystems.join(layout.shards_dir(out), "_rejections", "rejections")
+    return FileSystems.join(layout.shards_dir(out), "_rejections", f"rejections-{part}" if part else "rejections")
 
 
 def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = True) -> beam.PCollection:
-    """The stage shards of a run; with ``mix.exclude_heldout`` the ablation's held-out documents stay out of them."""
+    """The stage shards of a run; with ``mix.exclude_heldout`` the ablation's held-out documents stay out of them.
+
+    A slice job of a local run (``mix._local``, set by ``pipelines.mix_slices``) reads its slice only and either
+    sums its profiles (pass ``profile``) or writes its shard files and statistics with the corpus plans it is given
+    (pass ``rows``)."""
     out = config["run"]["output"]
+    local = config["mix"].get(LOCAL)
+    part = tuple(local["slice"]) if local else None
     synth = synth_settings(config)
-    docs = read_annotated(pipeline, out, use_annotations, synth)
+    docs = read_annotated(pipeline, out, use_annotations, synth, part)
     recipes = mix_recipes(config)
     counts = []
     if synth is not None:
-        docs, synth_counts = docs | "CapSynthetic" >> CapSynthetic(synth)
+        docs, synth_counts = docs | "CapSynthetic" >> CapSynthetic(synth, local["synth_chars"] if local else None)
         counts.append(synth_counts)
         recipes = with_synth_weights(recipes, synth)
         log.info("mix: synthetic records from %s in stages %s", synth.records_pattern(out), list(synth.stages))
@@ -121,18 +147,35 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
         share, seed = heldout_share(config)
         docs = docs | "DropHeldOut" >> beam.Filter(lambda d: not is_heldout(d["id"], share, seed))
     spec = ShardSpec.from_config(config["mix"].get("shards"))
-    shards = BuildStageShards(recipes, layout.shards_dir(out), spec)
+    if local and local["pass"] == "profile":
+        profiles = docs | "Profiles" >> StageProfiles(recipes)
+        return profiles | "WriteProfiles" >> beam.Map(
+            lambda p: write_atomic(local["profiles_path"], profiles_to_json(p))
+        )
+    name = local["name"] if local else ""
+    shards = BuildStageShards(
+        recipes,
+        layout.shards_dir(out),
+        spec,
+        plans=local["plans"] if local else None,
+        part=name,
+        slices=part[1] if part else 1,
+    )
     manifests = docs | "BuildStageShards" >> shards
     # every document the mix reads ends placed, unplaced or failed: pipelines.balance checks that they add up
     counts.append(tally(docs, "CountMixDocuments", lambda d: ("mix", "documents", "read")))
     counts.append(tally(shards.placements, "CountPlacements", lambda p: ("mix", "documents", p)))
-    shards.rejected | "WriteMixRejections" >> WriteRecords(mix_rejections_prefix(out), REJECTION)
+    shards.rejected | "WriteMixRejections" >> WriteRecords(mix_rejections_prefix(out, name), REJECTION)
     # "failed", not "rejected": these documents were counted kept by curate; the run's balance must not count twice
     counts.append(tally(shards.rejected, "CountMixFailed", lambda r: ("mix", "failed", r["reason"])))
+    if local:  # the slice's file statistics; its manifest counts come when the manifests are written
+        manifests | "WriteStats" >> beam.Map(lambda st: write_atomic(local["stats_path"], json.dumps(st).encode()))
+    else:
+        counts.append(manifests | "ManifestCounts" >> beam.FlatMap(manifest_counts))
     (
-        (manifests | "ManifestCounts" >> beam.FlatMap(manifest_counts), *counts)
+        counts
         | "AllCounts" >> beam.Flatten()
-        | "WriteCounts" >> WriteCounts(layout.counts_path(out, "mix"))
+        | "WriteCounts" >> WriteCounts(layout.counts_path(out, f"mix-{name}" if name else "mix"))
     )
     return manifests
 

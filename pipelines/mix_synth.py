@@ -137,12 +137,16 @@ class CapSynthetic(beam.PTransform):
     """Documents (curated + synthetic) → the same with synthetic ones cut to ``max_share`` of the characters, and
     ``((stage, outcome, reason), n)`` counts of the synthetic records read, kept and capped per recipe."""
 
-    def __init__(self, settings: SynthMix) -> None:
+    def __init__(self, settings: SynthMix, chars: Mapping[str, int] | None = None) -> None:
         super().__init__()
         self._settings = settings
+        self._chars = chars  # ``{"curated": n, "synth": n}`` of the whole corpus, when docs are one slice of it
 
     def expand(self, docs: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
-        totals = docs | "Chars" >> beam.Map(_chars) | "SumChars" >> beam.CombinePerKey(sum)
+        if self._chars is None:
+            totals = docs | "Chars" >> beam.Map(_chars) | "SumChars" >> beam.CombinePerKey(sum)
+        else:
+            totals = docs.pipeline | "Chars" >> beam.Create(sorted(self._chars.items()))
         split = docs | "Cap" >> beam.FlatMap(_keep, beam.pvalue.AsDict(totals), self._settings).with_outputs(
             "capped", main="kept"
         )

@@ -152,16 +152,50 @@ def make_plans(profiles: Mapping[str, Any], recipes: Sequence[Recipe], spec: Sha
     return plans
 
 
+def profiles_to_json(profiles: Mapping[str, Any]) -> bytes:
+    """Summed profiles as JSON (weight bins are integers: kept as ``[bin, tokens, weighted]`` lists)."""
+    out = {
+        name: {cell: {**p, "bins": [[b, *v] for b, v in sorted(p["bins"].items())]} for cell, p in cells.items()}
+        for name, cells in profiles.items()
+    }
+    return json.dumps(out, sort_keys=True).encode("utf-8")
+
+
+def profiles_from_json(data: bytes) -> dict[str, dict[str, Any]]:
+    return {
+        name: {cell: {**p, "bins": {int(b): [t, wt] for b, t, wt in p["bins"]}} for cell, p in cells.items()}
+        for name, cells in json.loads(data).items()
+    }
+
+
+class StageProfiles(beam.PTransform):
+    """Documents -> one element: ``{recipe: {cell: profile}}`` summed over them (token counts filled in first)."""
+
+    def __init__(self, recipes: Sequence[Recipe], shared: Shared | None = None) -> None:
+        super().__init__()
+        self._recipes = tuple(recipes)
+        self._shared = shared or Shared()
+
+    def expand(self, docs: beam.PCollection) -> beam.PCollection:
+        counted = (docs | "Tokens" >> CountTokens(self._shared)).docs
+        return (
+            counted
+            | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
+            | "SumProfiles" >> beam.CombineGlobally(ProfilesFn())
+        )
+
+
 PLACEMENT = "placement"
 
 
 class _InstanceRowsFn(beam.DoFn):
     """A document -> ``((recipe, group), row)`` for each of its instances in every recipe."""
 
-    def __init__(self, recipes: Sequence[Recipe], spec: ShardSpec, shared: Shared) -> None:
+    def __init__(self, recipes: Sequence[Recipe], spec: ShardSpec, shared: Shared, slices: int = 1) -> None:
         self._recipes = tuple(recipes)
         self._spec = spec
         self._shared = shared
+        self._slices = slices
         self._rows = {r.name: Metrics.counter(_NAMESPACE, f"{r.name}_instances") for r in recipes}
         self._tokens = {r.name: Metrics.counter(_NAMESPACE, f"{r.name}_tokens") for r in recipes}
 
@@ -177,12 +211,19 @@ class _InstanceRowsFn(beam.DoFn):
             if rows and self._spec.pretokenize:
                 ids = self._counter.encoding.encode_ordinary_batch([r["text"] for r in rows])
                 rows = [{**row, "token_ids": t} for row, t in zip(rows, ids, strict=True)]
+            groups = slice_groups(plan["shard_groups"], self._slices)
             for row in rows:
                 placed = True
                 self._rows[recipe.name].inc()
                 self._tokens[recipe.name].inc(row["n_tokens"])
-                yield (recipe.name, row["shuffle_key"] % plan["shard_groups"]), row
+                yield (recipe.name, row["shuffle_key"] % groups), row
         yield beam.pvalue.TaggedOutput(PLACEMENT, "placed" if placed else "unplaced")
+
+
+def slice_groups(groups: int, slices: int) -> int:
+    """Shard groups of one slice of a mix run in ``slices`` slices: each slice is a uniform sample of the corpus,
+    so its share of the plan's groups keeps files near the planned size."""
+    return max(1, math.ceil(groups / max(slices, 1)))
 
 
 def _row_bytes(row: Mapping[str, Any]) -> int:
@@ -206,16 +247,18 @@ def split_rows(rows: list[dict[str, Any]], spec: ShardSpec) -> list[list[dict[st
     return files
 
 
-def shard_file_name(group: int, piece: int) -> str:
-    return f"part-{group:05d}-{piece:03d}.parquet"
+def shard_file_name(group: int, piece: int, part: str = "") -> str:
+    """``part-SSSSS-PPP.parquet``; a slice of a local mix run puts its name first (``part-b00002-SSSSS-PPP``)."""
+    return f"part-{part + '-' if part else ''}{group:05d}-{piece:03d}.parquet"
 
 
 class _WriteShardFn(beam.DoFn):
     """One shard group -> Parquet files in shuffled order; yields ``(recipe, file statistics)``."""
 
-    def __init__(self, root: str, spec: ShardSpec) -> None:
+    def __init__(self, root: str, spec: ShardSpec, part: str = "") -> None:
         self._root = root
         self._spec = spec
+        self._part = part
         self._files = Metrics.counter(_NAMESPACE, "shard_files")
 
     def setup(self) -> None:
@@ -231,7 +274,7 @@ class _WriteShardFn(beam.DoFn):
             names = self._schema.names
             table = pa.Table.from_pylist([{k: row.get(k) for k in names} for row in chunk], schema=self._schema)
             validate_table(table, self._schema)  # types checked by Arrow on build; required fields here
-            file_name = shard_file_name(group, piece)
+            file_name = shard_file_name(group, piece, self._part)
             path = FileSystems.join(self._root, name, file_name)
             sink = pa.BufferOutputStream()
             pq.write_table(table, sink, compression=self._spec.compression)
@@ -309,7 +352,7 @@ def manifest_bytes(manifest: Mapping[str, Any]) -> bytes:
     return (json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _write_manifests(
+def write_manifests(
     stats: Mapping[str, Any], plans: Mapping[str, Any], recipes: Sequence[Recipe], root: str, spec: ShardSpec
 ) -> Iterable[dict]:
     for recipe in recipes:
@@ -322,7 +365,15 @@ class BuildStageShards(beam.PTransform):
     """Documents (``edu_score``, ``domain``, ``safety_score`` joined; ``n_tokens`` may be None) -> shards under
     ``<root>/<recipe>/part-*.parquet`` + ``<root>/<recipe>/manifest.json``; returns the manifests (one per recipe)."""
 
-    def __init__(self, recipes: Sequence[Recipe], root: str, spec: ShardSpec | None = None) -> None:
+    def __init__(
+        self,
+        recipes: Sequence[Recipe],
+        root: str,
+        spec: ShardSpec | None = None,
+        plans: Mapping[str, dict] | None = None,
+        part: str = "",
+        slices: int = 1,
+    ) -> None:
         super().__init__()
         names = [r.name for r in recipes]
         if not names or len(set(names)) != len(names):
@@ -330,19 +381,25 @@ class BuildStageShards(beam.PTransform):
         self._recipes = tuple(recipes)
         self._root = root
         self._spec = spec or ShardSpec()
+        self._plans = plans  # a slice of a local run: the plans of the whole corpus, made before the slices
+        self._part = part
+        self._slices = slices
 
     def expand(self, docs: beam.PCollection) -> beam.PCollection:
         shared = Shared()  # one tokenizer per worker process, used by both DoFns
         tokens = docs | "Tokens" >> CountTokens(shared)
         counted = tokens.docs
-        plans = (
-            counted
-            | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
-            | "SumProfiles" >> beam.CombineGlobally(ProfilesFn())
-            | "Plans" >> beam.Map(make_plans, self._recipes, self._spec)
-        )
+        if self._plans is None:
+            plans = (
+                counted
+                | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
+                | "SumProfiles" >> beam.CombineGlobally(ProfilesFn())
+                | "Plans" >> beam.Map(make_plans, self._recipes, self._spec)
+            )
+        else:
+            plans = docs.pipeline | "Plans" >> beam.Create([dict(self._plans)])
         instances = counted | "InstanceRows" >> beam.ParDo(
-            _InstanceRowsFn(self._recipes, self._spec, shared), plans=beam.pvalue.AsSingleton(plans)
+            _InstanceRowsFn(self._recipes, self._spec, shared, self._slices), plans=beam.pvalue.AsSingleton(plans)
         ).with_outputs(REJECT, PLACEMENT, main="rows")
         # per document "placed" (an instance in some stage) or "unplaced" (none: not eligible, or drawn 0 copies)
         self.placements = instances[PLACEMENT]
@@ -351,11 +408,13 @@ class BuildStageShards(beam.PTransform):
         stats = (
             instances.rows
             | "GroupIntoShards" >> beam.GroupByKey()
-            | "WriteShards" >> beam.ParDo(_WriteShardFn(self._root, self._spec))
+            | "WriteShards" >> beam.ParDo(_WriteShardFn(self._root, self._spec, self._part))
             | "SumStats" >> beam.CombineGlobally(StatsFn())
         )
+        if self._part:  # a slice: its file statistics; the manifests are written once every slice is done
+            return stats
         return stats | "WriteManifests" >> beam.FlatMap(
-            _write_manifests, beam.pvalue.AsSingleton(plans), self._recipes, self._root, self._spec
+            write_manifests, beam.pvalue.AsSingleton(plans), self._recipes, self._root, self._spec
         )
 
 

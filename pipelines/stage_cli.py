@@ -81,8 +81,8 @@ def run_job(
     beam_argv: Sequence[str],
     progress_s: float = 0.0,
 ) -> dict[str, int]:
-    """A stage's job: curate on the local runner runs in bounded batches (``pipelines.local_batches``), every other
-    job is one Beam job."""
+    """A stage's job: on the local runner curate runs in bounded batches (``pipelines.local_batches``) and mix in
+    slices (``pipelines.mix_slices``) where the data needs it; every other job is one Beam job."""
     from pipelines.malloc import tune_malloc
 
     tune_malloc()  # before the runner starts its workers: they inherit the settings
@@ -90,6 +90,10 @@ def run_job(
         from pipelines.local_batches import run_curate
 
         return run_curate(config, beam_argv, progress_s)
+    if name == "mix":
+        from pipelines.mix_slices import run_mix
+
+        return run_mix(build, config, beam_argv, progress_s)
     return run_pipeline(build, config, beam_argv, progress_s, name)
 
 

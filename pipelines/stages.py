@@ -57,7 +57,13 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     ),
     "annotate": ("annotations/*.parquet", "counts/annotate.jsonl"),
     "synth": ("synth/*.parquet", "synth/manifest.json", "counts/synth.jsonl"),
-    "mix": ("shards/*/*.parquet", "shards/*/manifest.json", "counts/mix.jsonl"),
+    "mix": (
+        "shards/*/*.parquet",
+        "shards/*/manifest.json",
+        "counts/mix.jsonl",
+        "shards/_local/*.json",  # local slices' profiles and statistics (removed when the stage finishes)
+        "counts/mix-b*.jsonl",  # local slices' counts (summed into counts/mix.jsonl at the end)
+    ),
 }
 # Temporary directories Beam's file sinks leave behind when a job dies before finalize.
 TEMP_GLOBS = ("beam-temp-*/**", "*/beam-temp-*/**", "*/*/beam-temp-*/**")

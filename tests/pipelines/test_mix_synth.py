@@ -122,7 +122,17 @@ def runs(tmp_path_factory, corpus, records):
         "off": run_mix(tmp_path_factory.mktemp("off"), corpus, records, "mix.synth.include=false"),
         "synth": run_mix(tmp_path_factory.mktemp("synth"), corpus, records, "mix.synth.max_share=null"),
         "capped": run_mix(tmp_path_factory.mktemp("capped"), corpus, records, "mix.synth.max_share=0.02"),
+        "capped_sliced": run_mix(
+            tmp_path_factory.mktemp("sliced"),
+            corpus,
+            records,
+            "mix.synth.max_share=0.02",
+            f"run.local_batch_mb={SLICE_MB}",
+        ),
     }
+
+
+SLICE_MB = 0.1  # local slices: the cap is a share of the whole corpus, not of a slice
 
 
 @pytest.mark.slow
@@ -184,6 +194,26 @@ def test_share_cap_drops_and_counts_synthetic_records(runs, records):
         if r["source"].startswith("synth/")
     }
     assert len(synth_rows) <= kept
+
+
+@pytest.mark.slow
+def test_sliced_local_mix_caps_the_same_synthetic_records(runs):
+    from pipelines.config import load_config
+    from pipelines.mix_slices import plan_slices
+
+    one, sliced = runs["capped"], runs["capped_sliced"]
+    config = load_config(None, [f"run.output={sliced}", f"run.local_batch_mb={SLICE_MB}"])
+    assert plan_slices(config, []) >= 2
+    assert sorted(map(json.dumps, counts(one))) == sorted(map(json.dumps, counts(sliced)))
+    for stage in ("S1", "S2"):
+        rows = [
+            sorted(
+                (r["doc_id"], r["chunk_index"], r["copy_index"])
+                for r in read_rows(str(out / "shards" / stage / "part-*.parquet"), SHARD_ROW)
+            )
+            for out in (one, sliced)
+        ]
+        assert rows[0] == rows[1]
 
 
 def test_synth_document_takes_the_seed_labels_or_defaults():

@@ -128,6 +128,51 @@ def test_reruns_are_byte_identical_and_seeds_differ(runs):
     assert drawn[a] != drawn[c]
 
 
+@pytest.fixture(scope="module")
+def one_and_sliced(tmp_path_factory, corpus):
+    """The same labelled corpus (token counts left to the mix, as curate leaves them) mixed in one job and in slices."""
+    docs, labels = corpus
+    docs = [{**d, "n_tokens": None} for d in docs]
+    one = run_mix(tmp_path_factory.mktemp("one"), (docs, labels))
+    sliced = run_mix(tmp_path_factory.mktemp("sliced"), (docs, labels), "--set", f"run.local_batch_mb={SLICE_MB}")
+    return one, sliced
+
+
+SLICE_MB = 1.2  # the fixture's Parquet (0.9 MB) weighs 3.6 MB as text: 3 slices
+
+
+def _rows_by_stage(out: Path) -> dict[str, list[tuple]]:
+    rows = {stage: read_rows(str(out / f"shards/{stage}/part-*.parquet"), SHARD_ROW) for stage in ("S1", "S2", "S3")}
+    return {stage: sorted(repr(sorted(r.items())) for r in stage_rows) for stage, stage_rows in rows.items()}
+
+
+def test_a_sliced_local_mix_writes_the_rows_of_one_job(one_and_sliced):
+    from pipelines.mix_slices import plan_slices
+
+    one, sliced = one_and_sliced
+    config = load_config(None, [f"run.output={sliced}", f"run.local_batch_mb={SLICE_MB}"])
+    assert plan_slices(config, []) == 3
+    assert plan_slices(config, ["--runner=DataflowRunner", "--project=p", "--region=r"]) == 1  # one job there
+    assert plan_slices(load_config(None, [f"run.output={sliced}"]), []) == 1  # fits one batch of 128 MB
+    assert _rows_by_stage(one) == _rows_by_stage(sliced)  # copies, chunks, shuffle keys: the corpus plan's
+    for stage in ("S1", "S2", "S3"):
+        a, b = manifest(one, stage), manifest(sliced, stage)
+        same = lambda m: {k: v for k, v in m.items() if k != "shards"} | {"totals": {  # noqa: E731
+            k: v for k, v in m["totals"].items() if k not in ("files", "bytes")}}  # fmt: skip
+        assert same(a) == same(b) and a["totals"]["rows"] == b["totals"]["rows"] > 0
+        files = [f["path"] for f in b["shards"]]
+        on_disk = sorted(Path(f).name for f in glob.glob(str(sliced / "shards" / stage / "part-*.parquet")))
+        assert files == on_disk and all(re.fullmatch(r"part-b\d{5}-\d{5}-\d{3}\.parquet", f) for f in files)
+        assert len({f[5:11] for f in files}) >= 2 or stage == "S3"  # several slices wrote this stage
+        for f in files:
+            rows = pq.read_table(sliced / "shards" / stage / f).to_pylist()
+            keys = [hash64(0, stage, r["doc_id"], r["chunk_index"], r["copy_index"]) for r in rows]
+            assert keys == sorted(keys) and len(rows) <= MAX_ROWS
+    counts = [sorted((out / "counts" / "mix.jsonl").read_text().splitlines()) for out in (one, sliced)]
+    assert counts[0] == counts[1] and len(counts[0]) > 10
+    assert not list((sliced / "shards" / "_local").glob("*")) and not list((sliced / "counts").glob("mix-b*"))
+
+
 def test_pretokenised_ids_are_the_qwen_tokens(runs):
     counter = QwenTokenCounter()
     rows = read_rows(str(runs[0] / "shards" / "S2" / "part-*.parquet"), SHARD_ROW)
