@@ -243,6 +243,9 @@ def main() -> None:
     parser.add_argument("--one-worker-max", type=float, default=300, help="run ours on 1 worker up to this size (MB)")
     parser.add_argument("--datatrove-max", type=float, default=1000, help="run datatrove up to this size (MB)")
     parser.add_argument("--no-downstream", action="store_true", help="skip annotate + mix on the largest output")
+    parser.add_argument(
+        "--mix-slice-mb", type=float, default=0, help="run.local_batch_mb for the sliced mix (default: the config's)"
+    )
     args = parser.parse_args()
     work = Path(args.workdir)
     cores = os.cpu_count() or 1
@@ -276,8 +279,10 @@ def main() -> None:
             kept = curated_docs(out)
             annotate = run_downstream("annotate", out)
             lines.append(row(f"annotate ({kept:,} curated docs)", size, annotate, docs=kept))
-            sliced = run_downstream("mix", out)  # the default: local slices where the curated text needs them
-            lines.append(row(f"mix, local slices ({kept:,} curated docs)", size, sliced, docs=kept))
+            slice_mb = ["--set", f"run.local_batch_mb={args.mix_slice_mb:g}"] if args.mix_slice_mb else []
+            sliced = run_downstream("mix", out, *slice_mb)  # local slices where the curated text needs them
+            label = f"run.local_batch_mb={args.mix_slice_mb:g}" if args.mix_slice_mb else "default"
+            lines.append(row(f"mix, local slices, {label} ({kept:,} curated docs)", size, sliced, docs=kept))
             one_job = run_downstream("mix", out, "--force", "--set", "run.local_batch_mb=0", tag="-one-job")
             lines.append(row("mix, one job (run.local_batch_mb=0)", size, one_job, docs=kept))
             lines.append(

@@ -33,7 +33,19 @@ def _check_failed(_owner, element, err: BaseException):
     yield TaggedOutput(CONTAMINATED, (element, CheckFailed(error_reason(err), error_detail(err))))
 
 
+INDEX_FILE = "_index_file"  # decontam key set by local batches: the index the driver built once, pickled
+
+
 def build_index(cfg: Mapping[str, Any]):
+    """The benchmark index of ``cfg``; a local run's batches load the one the driver built (``INDEX_FILE``) instead
+    of loading and tokenising every benchmark again in each batch."""
+    if cfg.get(INDEX_FILE):
+        import pickle
+
+        from apache_beam.io.filesystems import FileSystems
+
+        with FileSystems.open(cfg[INDEX_FILE]) as f:
+            return pickle.loads(f.read())
     from curation.decontam import DecontamIndex
 
     return DecontamIndex.from_config(cfg)

@@ -14,6 +14,8 @@ curate job is therefore run as a series of jobs over about ``run.local_batch_mb`
   keys``: only the rows sharing an exact hash or an LSH band with batch k's documents), so dedup stays global: a
   document equal or similar to one kept in an earlier batch is that document's duplicate. Document ids are carried
   the same way (``dedup/ids-bKKKKK``): an id already used in an earlier batch is a ``duplicate_id`` rejection.
+* **decontamination**: the driver builds the benchmark index once and pickles it to a local file that every
+  batch's workers load (loading and tokenising the benchmarks cost ~1.5 CPU-s per batch).
 * **finish**: the batches' counts are summed into ``counts/curate.jsonl`` (the balance check and the manifest see
   one run) and the id files are removed.
 
@@ -30,9 +32,11 @@ a false merge). Rejections other than ``duplicate_id`` do not depend on the batc
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,17 +200,18 @@ def run_curate(config: dict, beam_argv: Sequence[str], progress_s: float = 0.0) 
     mb = sum(u.weight for b in batches for u in b) / 1e6
     limit = config["run"]["local_batch_mb"]
     log.info("curate: %.0f MB of input in %d local batches of <= %s MB", mb, len(batches), limit)
-    for k, units in enumerate(batches):
-        cfg = batch_config(run_config, units, k, index_files, id_files)
-        part = cfg["run"][PART]
-        log.info("curate: batch %d/%d (%s, %d inputs, %.0f MB)", k + 1, len(batches), part, len(units),
-                 sum(u.weight for u in units) / 1e6)  # fmt: skip
-        counters = run_pipeline(build_curate, cfg, beam_argv, progress_s, f"curate {part}", progress=progress)
-        for name, value in counters.items():
-            totals[name] = totals.get(name, 0) + value
-        index_files += _files(layout.pattern(f"{layout.dedup_index_prefix(out)}-{part}"))
-        id_files += _files(layout.pattern(f"{layout.dedup_ids_prefix(out)}-{part}"))
-        parts.append(part)
+    with _decontam_index(run_config) as run_config:
+        for k, units in enumerate(batches):
+            cfg = batch_config(run_config, units, k, index_files, id_files)
+            part = cfg["run"][PART]
+            log.info("curate: batch %d/%d (%s, %d inputs, %.0f MB)", k + 1, len(batches), part, len(units),
+                     sum(u.weight for u in units) / 1e6)  # fmt: skip
+            counters = run_pipeline(build_curate, cfg, beam_argv, progress_s, f"curate {part}", progress=progress)
+            for name, value in counters.items():
+                totals[name] = totals.get(name, 0) + value
+            index_files += _files(layout.pattern(f"{layout.dedup_index_prefix(out)}-{part}"))
+            id_files += _files(layout.pattern(f"{layout.dedup_ids_prefix(out)}-{part}"))
+            parts.append(part)
     merge_counts(out, parts)
     if id_files:
         FileSystems.delete(id_files)
@@ -214,6 +219,28 @@ def run_curate(config: dict, beam_argv: Sequence[str], progress_s: float = 0.0) 
         progress.finish()
     totals["curate/local_batches"] = len(batches)
     return totals
+
+
+@contextlib.contextmanager
+def _decontam_index(config: dict) -> Iterator[dict]:
+    """The config with the benchmark index built once by the driver (a local file the batches' workers load)."""
+    if not (config.get("decontam") or {}).get("curate", False):
+        yield config
+        return
+    import pickle
+    import tempfile
+
+    from pipelines.decontam import INDEX_FILE, build_index
+
+    fd, path = tempfile.mkstemp(prefix="curate-decontam-", suffix=".pkl")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(build_index(config["decontam"]), f, protocol=pickle.HIGHEST_PROTOCOL)
+        cfg = copy.deepcopy(config)
+        cfg["decontam"][INDEX_FILE] = path
+        yield cfg
+    finally:
+        os.unlink(path)
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -13,10 +13,9 @@ English (see words.py for the measurements).
 from __future__ import annotations
 
 import re
-from collections import Counter
-from itertools import accumulate, compress, count
-from operator import ne
 from typing import Any, ClassVar
+
+import numpy as np
 
 from curation.filters.base import QualityFilter, Stats
 from curation.filters.words import UNITS_PER_WORD
@@ -53,96 +52,97 @@ def duplicate_fractions(items: list[str]) -> tuple[float, float]:
     return (dup / len(items) if items else 0.0), (dup_chars / total_chars if total_chars else 0.0)
 
 
-class NgramKeys:
-    """Integer keys of every n-gram of a word-id sequence, for any n, built by doubling.
+def _runs(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, length) of each run of equal values in a sorted array."""
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    return starts, np.diff(np.append(starts, len(sorted_keys)))
 
-    key_n[i] = hash((key_a[i], key_(n-a)[i+a])) with ``a`` the largest power of two below n, so each size costs
-    O(log n) passes instead of one pass per smaller size (Thai needs n up to 40). Every size computed is kept for
-    the next request, except on very long documents (only powers of two then, which bounds memory). Keys are
-    compared only within one n; tuples of ints hash deterministically, and a false match needs ~2**32 n-grams.
+
+class NgramStats:
+    """The n-gram repetition statistics of one word sequence, vectorised (numpy) over its positions.
+
+    Words become 64-bit ids (Python's cached ``str`` hash); the key of the n-gram at position i is the polynomial
+    ``sum(id[i + j] * P**(n - 1 - j))`` modulo 2**64, built from the (n-1)-gram keys in one vector step per size
+    (Thai asks for n up to 40). Keys are compared only within one n; a false match needs ~2**32 n-grams. A size
+    costs one sort of its keys, where a Python ``Counter`` over tuples cost several times more; duplicate fractions
+    for growing n sort only the positions whose smaller n-gram repeats (an n-gram can repeat only there: in prose a
+    few percent of the text).
     """
 
-    KEEP_ALL_BELOW = 200_000  # shorter sequences keep every size computed (a document asks for up to ~10 sizes)
+    _P = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplication by it is a bijection modulo 2**64
 
-    def __init__(self, ids: list[int]):
-        self._powers: dict[int, list[int]] = {1: ids}
-        self._keep_all = len(ids) < self.KEEP_ALL_BELOW
+    def __init__(self, words: list[str]):
+        self.ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+        self.prefix = np.concatenate(([0], np.cumsum(lengths)))
+        self.total = int(self.prefix[-1])
 
-    def __call__(self, n: int) -> list[int]:
-        if n in self._powers:
-            return self._powers[n]
-        half = 1 << (n.bit_length() - 1)
-        a = half if half < n else n // 2
-        left, right = self(a), self(n - a)
-        keys = list(map(hash, zip(left, right[a:], strict=False)))
-        if half == n or self._keep_all:
-            self._powers[n] = keys
-        return keys
+    def keys(self, n: int) -> np.ndarray:
+        """Keys of every n-gram (``len(words) - n + 1`` of them; none when the text is shorter)."""
+        keys = self.ids
+        with np.errstate(over="ignore"):
+            for m in range(1, min(n, len(self.ids) + 1)):
+                keys = keys[:-1] * self._P + self.ids[m:]
+        return keys if n <= len(self.ids) else keys[:0]
 
+    def top_frac(self, n: int) -> float:
+        """Characters in all occurrences of the most frequent n-gram over all word characters; 0 if none repeats.
+        Ties go to the n-gram that occurs first in the text (as ``Counter.most_common(1)`` would pick it)."""
+        keys = self.keys(n)
+        if len(keys) < 2 or not self.total:
+            return 0.0
+        sorted_keys = np.sort(keys)
+        starts, lengths = _runs(sorted_keys)
+        top = int(lengths.max())
+        if top < 2:
+            return 0.0
+        tops = sorted_keys[starts[lengths == top]]
+        hit = keys == tops[0] if len(tops) == 1 else np.isin(keys, tops)
+        first = int(np.argmax(hit))
+        return min(1.0, top * int(self.prefix[first + n] - self.prefix[first]) / self.total)
 
-def top_ngram_char_frac(keys: list[int], prefix: list[int], n: int) -> float:
-    """Characters in all occurrences of the most frequent n-gram over all word characters; 0 if none repeats."""
-    if not keys or not prefix[-1]:
-        return 0.0
-    counts = Counter(keys)
-    top = max(counts.values())
-    if top < 2:
-        return 0.0
-    # First position of the first n-gram (in text order) with the top count, as Counter.most_common(1) picks it.
-    first = next(compress(count(), map(top.__eq__, map(counts.__getitem__, keys))))
-    return min(1.0, top * (prefix[first + n] - prefix[first]) / prefix[-1])
+    def dup_fracs(self, sizes: list[int]) -> dict[int, float]:
+        """``dup_frac`` for each size, ascending: sizes after the first look only where the previous one repeats."""
+        out = dict.fromkeys(sizes, 0.0)
+        if not sizes or not self.total:
+            return out
+        n = sizes[0]
+        keys = self.keys(n)
+        pos = np.arange(len(keys))
+        for size in sizes:
+            with np.errstate(over="ignore"):
+                while n < size and len(pos):
+                    inside = pos + n < len(self.ids)  # positions whose n-gram can grow by one word
+                    pos, keys = pos[inside], keys[inside] * self._P + self.ids[pos[inside] + n]
+                    n += 1
+            if len(pos) < 2:
+                break
+            order = np.argsort(keys, kind="stable")  # equal keys in text order: the first of a run is the original
+            starts, lengths = _runs(keys[order])
+            repeated = np.repeat(lengths > 1, lengths)  # in sorted order
+            first = np.zeros(len(keys), dtype=bool)
+            first[starts] = True
+            dups = np.sort(pos[order[repeated & ~first]])
+            if not len(dups):
+                break  # no repeat at this size: none at any larger one
+            out[size] = self._covered_chars(dups, size) / self.total
+            keep = np.sort(order[repeated])  # only these can repeat at the next size (kept in text order)
+            pos, keys = pos[keep], keys[keep]
+        return out
 
+    def dup_frac(self, n: int) -> float:
+        """Characters of words inside repeat occurrences of an n-gram (not its first occurrence), each word once.
 
-def dup_ngram_char_frac(keys: list[int], prefix: list[int], n: int) -> float:
-    """Characters of words inside repeat occurrences of an n-gram (not its first occurrence), each word once.
+        Only repeats count, as in the paper's "duplicate" n-grams: a text said twice is half duplicate, not all of it.
+        """
+        return self.dup_fracs([n])[n]
 
-    Only repeats count, as in the paper's "duplicate" n-grams: a text said twice is half duplicate, not all of it.
-    """
-    if not keys or not prefix[-1]:
-        return 0.0
-    first_at = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))  # C-speed first index
-    repeats = compress(range(len(keys)), map(ne, map(first_at.__getitem__, keys), range(len(keys))))
-    covered_end = dup_chars = 0
-    for start in repeats:
-        end = start + n
-        dup_chars += prefix[end] - prefix[start if start > covered_end else covered_end]
-        covered_end = end
-    return dup_chars / prefix[-1]
-
-
-def dup_ngram_char_fracs(ids: list[int], keys: list[int], prefix: list[int], sizes: list[int]) -> dict[int, float]:
-    """``dup_ngram_char_frac`` for several sizes (ascending) at once; ``keys`` are the n-gram keys of the smallest.
-
-    An n-gram can only repeat where the (n-1)-gram starting at the same word repeats, so each size is measured on
-    the positions whose previous-size n-gram occurs twice or more, its keys extended by one word at a time. In
-    running prose those are a few percent of the text; a text without a repeated smallest n-gram has no repeats.
-    """
-    total = prefix[-1]
-    counts = Counter(keys)
-    if not total or len(counts) == len(keys):
-        return dict.fromkeys(sizes, 0.0)
-    positions = list(compress(count(), map((1).__lt__, map(counts.__getitem__, keys))))
-    pos_keys = [keys[i] for i in positions]
-    n = sizes[0]
-    out: dict[int, float] = {}
-    for size in sizes:
-        while n < size and positions:
-            end = len(ids) - n  # positions whose n-gram can be extended by one word
-            pairs = [(i, hash((key, ids[i + n]))) for i, key in zip(positions, pos_keys, strict=True) if i < end]
-            n += 1
-            counts = Counter(key for _, key in pairs)
-            positions = [i for i, key in pairs if counts[key] > 1]
-            pos_keys = [key for _, key in pairs if counts[key] > 1]
-        seen: set[int] = set()
-        covered_end = dup_chars = 0
-        for i, key in zip(positions, pos_keys, strict=True):
-            if key in seen:
-                dup_chars += prefix[i + size] - prefix[i if i > covered_end else covered_end]
-                covered_end = i + size
-            else:
-                seen.add(key)
-        out[size] = dup_chars / total if n == size else 0.0
-    return out
+    def _covered_chars(self, starts: np.ndarray, n: int) -> int:
+        """Characters of the words covered by the n-grams starting at ``starts`` (each word once)."""
+        size = len(self.ids) + 1
+        depth = np.cumsum(np.bincount(starts, minlength=size) - np.bincount(starts + n, minlength=size))[:-1]
+        covered = np.flatnonzero(depth > 0)
+        return int((self.prefix[covered + 1] - self.prefix[covered]).sum())
 
 
 class GopherRepetitionFilter(QualityFilter):
@@ -181,18 +181,14 @@ class GopherRepetitionFilter(QualityFilter):
         stats: dict[str, float] = {}
         stats["dup_line_frac"], stats["dup_line_char_frac"] = duplicate_fractions(lines)
         stats["dup_para_frac"], stats["dup_para_char_frac"] = duplicate_fractions(paragraphs)
-        ids = list(map(hash, words))  # str hashes (cached by Python) as word ids; a collision needs ~2**32 words
-        prefix = [0, *accumulate(map(len, words))]
-        ngram_keys = NgramKeys(ids)
+        ngrams = NgramStats(words)
         dup_sizes = []
-        for is_dup, n, key, _ in p["_ngram_checks"]:
+        for is_dup, n, key, _ in p["_ngram_checks"]:  # top before dup, each by n
             if is_dup:
                 dup_sizes.append(n)
             else:
-                stats[key] = top_ngram_char_frac(ngram_keys(n), prefix, n)
-        if dup_sizes:
-            fracs = dup_ngram_char_fracs(ids, ngram_keys(dup_sizes[0]), prefix, dup_sizes)
-            stats.update((f"dup_{n}gram_char_frac", fracs[n]) for n in dup_sizes)
+                stats[key] = ngrams.top_frac(n)
+        stats.update((f"dup_{n}gram_char_frac", frac) for n, frac in ngrams.dup_fracs(dup_sizes).items())
         return self._decide(p, stats), self.stat_names(stats)
 
     def _decide(self, p: dict[str, Any], stats: dict[str, float]) -> str | None:
