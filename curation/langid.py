@@ -91,8 +91,18 @@ def _noise_lut() -> np.ndarray:
     )
 
 
+# Marks that belong to words, kept as fastText saw them in its training text (typographic forms become ASCII):
+# hyphens and the middle dot between two letters (Asturian ``nun-y``, Catalan ``col·lecció``), apostrophes next to
+# a letter (Asturian ``qu'el``, French ``l'eau``, Afrikaans ``'n``). Dropping them turned Asturian into Spanish.
+_WORD_INTERNAL = {ord("'"): ord("'"), 0x2019: ord("'"), ord("-"): ord("-"), 0x2010: ord("-"), 0x00B7: 0x00B7}
+_INTERNAL_CODES = np.array(sorted(_WORD_INTERNAL), dtype=np.uint32)
+_INTERNAL_AS = np.array([_WORD_INTERNAL[c] for c in sorted(_WORD_INTERNAL)], dtype=np.uint32)
+_APOSTROPHE = ord("'")
+
+
 def _clean_batch(texts: list[str]) -> list[str]:
-    """Lower-cased letters and marks only, single spaces, stripped: all texts in one vectorised pass.
+    """Lower-cased letters and marks only (and apostrophes, hyphens and middle dots between two letters), single
+    spaces, stripped: all texts in one vectorised pass.
 
     The texts are joined with NUL, lower-cased and viewed as UTF-32 code points; a lookup table marks noise, each
     run of noise becomes one space (runs at a text's start are dropped), the NULs are kept as separators, and the
@@ -108,6 +118,19 @@ def _clean_batch(texts: list[str]) -> list[str]:
     if not len(codes):
         return [""]
     noise = _noise_lut()[codes]
+    slot = np.searchsorted(_INTERNAL_CODES, codes)
+    candidate = _INTERNAL_CODES[np.minimum(slot, len(_INTERNAL_CODES) - 1)] == codes
+    if candidate[1:-1].any():
+        word = ~noise  # NUL separators are noise
+        inner = np.zeros(len(codes), dtype=bool)
+        both = word[:-2] & word[2:]
+        either = word[:-2] | word[2:]
+        apostrophe = _INTERNAL_AS[slot[1:-1] % len(_INTERNAL_AS)] == _APOSTROPHE
+        inner[1:-1] = candidate[1:-1] & (both | (apostrophe & either))
+        if inner.any():
+            codes = codes.copy()
+            codes[inner] = _INTERNAL_AS[slot[inner]]
+            noise = noise & ~inner
     keep = ~noise
     keep[1:] |= noise[1:] & keep[:-1]  # first char of each noise run (its predecessor is kept iff it is no noise)
     keep[0] = not noise[0]

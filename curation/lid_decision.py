@@ -32,7 +32,7 @@ import numpy as np
 
 from curation import languages as registry
 from curation.langid import MAX_CHARS, LanguageIdentifier, load_label_table, prepare_texts
-from curation.scripts import char_script, han_variant
+from curation.scripts import TRACKED_SCRIPTS, char_script, han_variant
 
 UNDETERMINED = "und_Zyyy"
 
@@ -338,7 +338,8 @@ class DocumentLanguage:
     score: float
     script: str  # ISO 15924 of ``lang``; of the text's letters when undecided
     method: str  # model | script_prior | script_default | declared | short | vote[+script_prior] | low_confidence |
-    #              no_letters: how the label was reached (or why there is none)
+    #              no_letters | unknown_script (letters of a script no model language uses: und_Java) |
+    #              script_conflict (no top-k candidate in the text's script): how the label was reached (or why none)
     best: str  # best candidate, also when ``lang`` is undetermined
     threshold: float = 0.0
     shares: tuple[tuple[str, float], ...] = ()  # voted documents: letter share per language, largest first (top 3)
@@ -459,7 +460,8 @@ class DocumentLanguageIdentifier:
         main = max(shares, key=shares.__getitem__)
         if main in SINGLE_LANGUAGE_SCRIPTS:
             return [(SINGLE_LANGUAGE_SCRIPTS[main], shares[main])], "script_default"
-        return [(ranked[0][0], 0.0)], "script_conflict"
+        # no candidate is written in the text's script: say so (und_<script>) rather than name a language of another
+        return [(f"und_{main}", 0.0)], "unknown_script" if main not in TRACKED_SCRIPTS else "script_conflict"
 
     def _declared(self, ranked: list, declared: str, counts: Mapping[str, int]) -> tuple[str, float, str]:
         """Bayes: prior ``declared_prior`` on the declared language, the rest spread evenly over the other labels.
@@ -532,6 +534,10 @@ class DocumentLanguageIdentifier:
                     letters,
                 )  # fmt: skip
         threshold = cfg.threshold(lang)
+        if lang.startswith("und_"):  # the script has no candidate language: undetermined, named by its script
+            script = lang.split("_", 1)[1]
+            how = "unknown_script" if script not in TRACKED_SCRIPTS else "script_conflict"
+            return DocumentLanguage(lang, 0.0, script, how, lang, threshold, shares, len(units), letters)
         if score < threshold:
             return DocumentLanguage(
                 UNDETERMINED, score, _dominant(counts), "low_confidence", lang, threshold, shares, len(units), letters

@@ -36,6 +36,9 @@ _RANGES: tuple[tuple[int, int, str], ...] = (
     (0xFFA0, 0xFFDC, "Hang"), (0x20000, 0x3134F, "Hani"),
 )  # fmt: skip
 _STARTS = [r[0] for r in _RANGES]
+# Scripts some language of the registry / lid.176 is written in; a letter of any other script still counts as a
+# letter (``char_script``), but no language ID model here can name its language.
+TRACKED_SCRIPTS = frozenset(r[2] for r in _RANGES) | {"Hans", "Hant", "Jpan"}
 
 # A CJK character carries about as much text as a short Latin word; weighting keeps a Chinese man page full of
 # Latin option names (``--all``) from being called Latin.
@@ -57,14 +60,19 @@ TRADITIONAL_ONLY = frozenset(_HAN_PAIRS[1::2])
 
 @lru_cache(maxsize=1 << 16)
 def char_script(ch: str) -> str | None:
-    """ISO 15924 code of a letter, or None for non-letters and letters of scripts we do not track."""
+    """ISO 15924 code of a letter, None for non-letters. The scripts of the registry's languages come from the
+    table above (fast, and it folds what LID needs folded); any other letter (Javanese, Tifinagh, Vai, Yi, Chakma
+    ...) from Unicode's Scripts.txt as fontTools ships it, so it counts as a letter of its own script."""
     if not unicodedata.category(ch).startswith("L"):
         return None
     cp = ord(ch)
     i = bisect_right(_STARTS, cp) - 1
     if i >= 0 and cp <= _RANGES[i][1]:
         return _RANGES[i][2]
-    return None
+    from fontTools.unicodedata import script
+
+    code = script(ch)
+    return None if code in ("Zyyy", "Zinh", "Zzzz") else code
 
 
 def script_counts(text: str, sample_chars: int = 20000) -> Counter[str]:

@@ -55,9 +55,6 @@ _INVISIBLE_CHARS = frozenset(
 _INVISIBLE = re.compile(f"[{''.join(sorted(_INVISIBLE_CHARS))}]")
 _CONTROL_CHARS = frozenset(chr(c) for c in [*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), *range(0x7F, 0xA0)])
 _CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-# runs of horizontal space: two or more, or any one that is not a plain space (single spaces need no rewrite)
-_SPACE_CLASS = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
-_SPACES = re.compile(f" [ {_SPACE_CLASS}]+|[{_SPACE_CLASS}][ {_SPACE_CLASS}]*")
 
 # Arabic/Hebrew presentation forms (glyph codes PDF and old renderers emit instead of letters) and Latin ligatures.
 _PRESENTATION = re.compile("[\ufb00-\ufb06\ufb1d-\ufdff\ufe70-\ufefe]+")
@@ -142,7 +139,7 @@ def repair_presentation_forms(text: str) -> tuple[str, int, int]:
     return _PRESENTATION.sub(fold, text), forms, ligatures
 
 
-REPAIRS = ("mojibake_lines", "presentation_forms", "ligatures", "nfc", "controls", "invisible")
+REPAIRS = ("newlines", "mojibake_lines", "presentation_forms", "ligatures", "nfc", "controls", "invisible")
 JUNK_SAMPLE = 100_000  # chars of a text its junk ratio is measured on
 
 
@@ -150,8 +147,9 @@ JUNK_SAMPLE = 100_000  # chars of a text its junk ratio is measured on
 class Normalized:
     """Normalised text and what it took: ``repairs`` maps a kind from REPAIRS to a count (absent = nothing done).
 
-    ``mojibake_lines``: lines re-decoded by ftfy; ``presentation_forms`` / ``ligatures``: characters folded;
-    ``nfc``: 1 when NFC changed the text; ``controls`` / ``invisible``: characters removed.
+    ``newlines``: CRLF / CR line ends made LF; ``mojibake_lines``: lines re-decoded by ftfy; ``presentation_forms`` /
+    ``ligatures``: characters folded; ``nfc``: 1 when NFC changed the text; ``controls`` / ``invisible``: characters
+    removed. Nothing else changes: whitespace is the author's.
     """
 
     text: str
@@ -160,17 +158,23 @@ class Normalized:
 
 
 def normalize(text: str) -> Normalized:
-    """decode (done by the reader) → mojibake → presentation forms → NFC → invisible/control chars → spaces.
+    """decode (done by the reader) → newlines → mojibake → presentation forms → NFC → invisible/control chars.
 
-    Mojibake comes first because its repair needs the original code points; presentation forms before NFC because
-    NFKC of a form yields base letters plus combining marks that NFC then composes. The junk ratio is measured after
-    the repairs (C1 controls that were mojibake are letters again) and before control characters are dropped
-    (binary junk must still show). NFC (not NFKC) keeps compatibility characters the author wrote, such as
-    full-width CJK punctuation; zero-width joiners are kept because Indic and Arabic-script orthography needs them.
-    Each pass runs only when the text's distinct characters call for it (one ``set`` of the text decides).
+    Whitespace is kept as written: indentation, runs of spaces, tabs, blank lines, form feeds and the final newline
+    carry meaning in code, Markdown tables, YAML, poetry and preformatted listings. The only whitespace repair is
+    CRLF / CR → LF (``newlines``). Keys computed from the text (exact-dedup hash, MinHash shingles, decontamination
+    n-grams, LID input) fold whitespace themselves. Mojibake comes first because its repair needs the original code
+    points; presentation forms before NFC because NFKC of a form yields base letters plus combining marks that NFC
+    then composes. The junk ratio is measured after the repairs (C1 controls that were mojibake are letters again)
+    and before control characters are dropped (binary junk must still show). NFC (not NFKC) keeps compatibility
+    characters the author wrote, such as full-width CJK punctuation; zero-width joiners are kept because Indic and
+    Arabic-script orthography needs them. Each pass runs only when the text's distinct characters call for it (one
+    ``set`` of the text decides).
     """
     repairs: dict[str, int] = {}
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n")
+    if "\r" in text:
+        repairs["newlines"] = text.count("\r\n") + text.replace("\r\n", "").count("\r")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     chars = set(text) if not text.isascii() else None
     if chars is not None and not chars.isdisjoint(_MOJIBAKE_LEADS):
         text, repairs["mojibake_lines"] = repair_mojibake(text)
@@ -189,16 +193,33 @@ def normalize(text: str) -> Normalized:
         text, repairs["invisible"] = _INVISIBLE.subn("", text)
     if not chars.isdisjoint(_CONTROL_CHARS):
         text, repairs["controls"] = _CONTROLS.subn("", text)
-    text = _SPACES.sub(" ", text).replace(" \n", "\n")  # after the collapse a trailing run is one space
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return Normalized(text.strip(), {k: v for k, v in repairs.items() if v}, junk)
+    return Normalized(text, {k: v for k, v in repairs.items() if v}, junk)
 
 
 def normalize_text(text: str) -> str:
     """``normalize(text).text``: NFC, repaired mojibake and presentation forms, no invisible/control characters,
-    unified newlines, runs of spaces and blank lines collapsed."""
+    LF newlines; whitespace otherwise as written."""
     return normalize(text).text
+
+
+# horizontal whitespace other than one plain space: runs of two or more, or any single tab / no-break / wide space
+_SPACE_CLASS = "\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_SPACES = re.compile(f" [ {_SPACE_CLASS}]+|[{_SPACE_CLASS}][ {_SPACE_CLASS}]*")
+
+
+def fold_whitespace(text: str) -> str:
+    """A key of the text for measurements that read prose layout (quality filters): runs of spaces, tabs and
+    no-break spaces as one space, form feeds as newlines, at most one blank line, no outer whitespace. Never stored:
+    the documents keep the author's whitespace (``normalize``)."""
+    text = _SPACES.sub(" ", text.replace("\f", "\n")).replace(" \n", "\n")
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()
+
+
+def is_blank(text: str) -> bool:
+    """Nothing but whitespace (such a document is ``empty_text``)."""
+    return not text or text.isspace()
 
 
 def content_hash(text: str) -> str:

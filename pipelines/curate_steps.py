@@ -9,7 +9,7 @@ from typing import Any
 import apache_beam as beam
 
 from curation.records import rejection
-from curation.text import content_hash, normalize
+from curation.text import content_hash, is_blank, normalize
 from pipelines.isolation import per_batch, per_record
 from pipelines.metrics import counter
 
@@ -22,8 +22,8 @@ def _reject(doc: dict, stage: str, reason: str, detail: str | None = None):
 
 
 class NormalizeFn(beam.DoFn):
-    """Unicode normalisation and repairs (mojibake, presentation forms, NFC, controls); empty, binary-junk and
-    oversized texts are rejected here.
+    """Unicode normalisation and repairs (newlines, mojibake, presentation forms, NFC, controls; whitespace is kept as
+    written); empty (blank), binary-junk and oversized texts are rejected here.
 
     Each repair kind is counted (``normalize/<kind>``: characters or lines, ``normalize/docs_<kind>``: documents) and
     listed on the document in ``meta["normalize_repairs"]`` (``mojibake_lines=2,nfc=1``) so a repaired text can be
@@ -41,7 +41,7 @@ class NormalizeFn(beam.DoFn):
             yield _reject(doc, "normalize", "binary_junk", f"junk ratio {result.junk:.3f} > {self.max_junk}")
             return
         text = result.text
-        if not text:
+        if is_blank(text):
             yield _reject(doc, "normalize", "empty_text")
             return
         if len(text) > self.max_chars:
@@ -88,7 +88,10 @@ class LangIdFn(beam.DoFn):
             if share >= mixed_share:  # e.g. a translated manpage keeping English passages
                 meta = {**(meta or {}), "lang_mixed": f"{second}:{share:.3f}"}
             doc = {**doc, "lang": res.lang, "lang_score": float(res.score), "script": res.script, "meta": meta}
-            if res.undetermined and (res.method != "no_letters" or res.score < res.threshold):
+            if res.method == "unknown_script":  # letters, but of a script no language of the model is written in
+                detail = f"script {res.script}, {res.letters} letters: no language of the LID model uses it"
+                yield _reject(doc, "langid", "unknown_script", detail)
+            elif res.undetermined and (res.method != "no_letters" or res.score < res.threshold):
                 detail = f"{res.best} score {res.score:.3f} < {res.threshold} ({res.method}, {res.letters} letters)"
                 yield _reject(doc, "langid", "low_confidence", detail)
             elif self.languages and res.lang not in self.languages:

@@ -131,6 +131,9 @@ class ExtractPdfRangeFn(_IsolatedDoFn):
         counter("extract", "pdf_pages").inc(len(extraction.pages))
         for method, n in extraction.method_counts().items():
             counter("extract", f"pages_{method}").inc(n)
+        unmapped = sum(p.unmapped for p in extraction.pages)
+        if unmapped:
+            counter("extract", "unmapped_glyphs_dropped").inc(unmapped)
         meta = {str(k): str(v) for k, v in extraction.meta.items()}
         yield new_document(base["id"], extraction.text, self.source, base["locator"], meta)
 

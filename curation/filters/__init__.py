@@ -26,6 +26,7 @@ from curation.filters.fineweb import FineWebQualityFilter
 from curation.filters.gopher_quality import GopherQualityFilter
 from curation.filters.gopher_repetition import GopherRepetitionFilter
 from curation.filters.words import WordSplitter, word_patterns
+from curation.text import fold_whitespace
 
 __all__ = [
     "DEFAULT_FILTER_CONFIG",
@@ -92,7 +93,12 @@ def build_filters(cfg: Mapping[str, Any]) -> list[QualityFilter]:
 
 
 def apply_filters(filters: Sequence[QualityFilter], text: str, lang: str, script: str) -> FilterResult:
-    """Run filters in order on one document; ``lang`` is ``xxx_Scrp`` (or ``und``), ``script`` ISO 15924."""
+    """Run filters in order on one document; ``lang`` is ``xxx_Scrp`` (or ``und``), ``script`` ISO 15924.
+
+    The filters read the text with its whitespace folded (``fold_whitespace``: their line, paragraph and repetition
+    statistics and thresholds are defined on prose layout, where an indented line or a no-break space is the same
+    line); the stored text keeps its whitespace."""
+    text = fold_whitespace(text)
     words = WordSplitter()(text)  # split once, shared by all filters
     stats: Stats = {}
     for flt in filters:

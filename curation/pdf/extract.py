@@ -30,6 +30,7 @@ class PageText:
     text: str
     method: str  # text_layer | ocr_<backend> | ocr_layer | ocr_failed | no_text_layer | blank | error
     reason: str = "ok"  # router verdict that chose the method
+    unmapped: int = 0  # glyphs without a Unicode mapping dropped from a usable text layer (MuPDF's U+FFFD)
 
 
 @dataclass(frozen=True)
@@ -130,12 +131,16 @@ def _hints(pages: Sequence[PageText], declared: Sequence[str]) -> list[str]:
 
 
 def _route(page: pymupdf.Page, number: int) -> PageText:
+    """Text layer or OCR. A glyph with no Unicode mapping comes out of MuPDF as U+FFFD: too many make the page
+    garbled (OCR); on a usable page the few left are dropped and counted, never written (dblatex's wrapped-line
+    marker, ``←`` plus a hook glyph of a TeX math font, is one; its CID would read as an unrelated ``-``)."""
     text = page_text(page)
     verdict = assess_page(page, text)
     if verdict.usable:
-        return PageText(
-            number, repair_text(text), "blank" if verdict.reason == "blank" else "text_layer", verdict.reason
-        )
+        unmapped = text.count("\ufffd")
+        text = text.replace("\ufffd", "") if unmapped else text
+        method = "blank" if verdict.reason == "blank" else "text_layer"
+        return PageText(number, repair_text(text), method, verdict.reason, unmapped)
     return PageText(number, text, "needs_ocr", verdict.reason)
 
 
@@ -176,7 +181,7 @@ def extract_pages(
             pages.append(PageText(number, "", "error", f"{type(err).__name__}: {err}"[:200]))
     layer = [i for i, p in enumerate(pages) if p.method == "text_layer"]
     for i, text in zip(layer, strip_repeated_lines([pages[i].text for i in layer]), strict=True):
-        pages[i] = PageText(pages[i].number, text, "text_layer", pages[i].reason)
+        pages[i] = PageText(pages[i].number, text, "text_layer", pages[i].reason, pages[i].unmapped)
     backend = _ocr_backend(json.dumps(dict(ocr or {}), sort_keys=True))
     return _ocr(doc, pages, backend, _hints(pages, languages))
 
@@ -211,4 +216,7 @@ def extract_pdf(
     meta["pages"] = f"{first_page}-{last}"
     meta.update({f"pages_{method}": str(n) for method, n in sorted(result.method_counts().items())})
     meta["page_methods"] = ",".join(p.method for p in pages)
+    unmapped = sum(p.unmapped for p in pages)
+    if unmapped:
+        meta["unmapped_glyphs_dropped"] = str(unmapped)
     return result

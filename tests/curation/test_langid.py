@@ -313,3 +313,24 @@ def test_forced_label_format_keeps_unknown_labels_usable():
     assert lid.predict(fixture_text("ls.1.ru.txt")).lang == "ru_Cyrl"
     with pytest.raises(ValueError):
         LanguageIdentifier(label_format="bcp47")
+
+
+def test_word_marks_are_kept_for_the_model():
+    """Apostrophes next to a letter, hyphens and middle dots between letters stay in the words fastText reads."""
+    cleaned = prepare_text("Dixéronme qu'el neñu nun-y presta l’inglés — col·lecció ' - 'n huis 12-3 x-")
+    assert cleaned == "dixéronme qu'el neñu nun-y presta l'inglés col·lecció 'n huis x"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [  # Asturian turned Spanish / Catalan, Afrikaans Dutch, while the marks were dropped (issue 18)
+        ("Dixéronme qu'el neñu nun quier dir a la escuela porque nun-y presta l'inglés.", "ast_Latn"),
+        ("L'asturianu ye una llingua romance que se fala n'Asturies y en dalgunes zones de Lleón.", "ast_Latn"),
+        ("Hy het 'n boek gelees en dit was 'n goeie storie.", "afr_Latn"),
+        ("Waarde is nie ’n geldige keuse nie.", "afr_Latn"),
+    ],
+)
+def test_short_texts_with_apostrophes(text, lang):
+    from curation.lid_decision import DocumentLanguageIdentifier
+
+    assert DocumentLanguageIdentifier.from_config({}).predict_batch([text], [None])[0].lang == lang

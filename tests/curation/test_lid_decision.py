@@ -224,3 +224,15 @@ def test_from_config_builds_the_identifier():
     d = DocumentLanguageIdentifier.from_config({"model": "lid.176", "top_k": 4, "paragraph_vote": False})
     assert d.identifier.k == 4 and not d.cfg.paragraph_vote
     assert d.predict(fixture_text("ls.1.ru.txt")).lang == "rus_Cyrl"
+
+
+@pytest.mark.parametrize(
+    ("text", "script"),
+    [("ꦲꦺꦴꦫꦲꦤꦲꦸꦮꦺꦴꦁꦱꦶꦗꦶ", "Java"), ("ⵜⴰⵎⴰⵣⵉⵖⵜ ⵜⴰⵏⴰⵡⴰⵢⵜ ⵜⵓⵜⵍⴰⵢⵜ", "Tfng"), ("ꕙꔤ ꕞꕌꔳ", "Vaii"), ("ꆈꌠꁱꂷ", "Yiii")],
+)
+def test_letters_of_scripts_no_model_language_uses_are_named_not_hidden(text, script):
+    """Javanese, Tifinagh, Vai, Yi: letters of their own script, labelled und_<script>, never a silent und_Zyyy keep
+    nor a language of another script."""
+    res = DocumentLanguageIdentifier.from_config({}).predict_batch([text], [None])[0]
+    assert (res.lang, res.script, res.method) == (f"und_{script}", script, "unknown_script")
+    assert res.letters > 0 and res.undetermined

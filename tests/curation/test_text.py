@@ -45,9 +45,11 @@ def test_junk_ratio_separates_text_from_binary():
     assert junk_ratio("ab\ufffd\ufffd") == 0.5
 
 
-def test_normalize_nfc_spaces_and_invisibles():
-    decomposed = "Cafe\u0301  au\u00a0lait\u200b\r\n\r\n\r\n\r\nnext \t line  \n"
-    assert normalize_text(decomposed) == "Café au lait\n\nnext line"
+def test_normalize_nfc_newlines_and_invisibles_and_keeps_whitespace():
+    decomposed = "Cafe\u0301  au\u00a0lait\u200b\r\n\r\n\r\n\r\nnext \t line  \n\f\n    indented\r"
+    result = normalize(decomposed)
+    assert result.text == "Café  au\u00a0lait\n\n\n\nnext \t line  \n\f\n    indented\n"
+    assert result.repairs == {"newlines": 5, "nfc": 1, "invisible": 1}
     # zero-width joiner is orthographic in Indic / Arabic scripts and must survive
     assert "\u200d" in normalize_text("क्\u200dष")
 

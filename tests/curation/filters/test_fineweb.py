@@ -10,8 +10,7 @@ import pytest
 from curation.config_merge import merged_filter_config
 from curation.filters.fineweb import FineWebQualityFilter, terminal_marks
 from curation.filters.words import UNITS_PER_WORD, split_words, unspaced_letters
-from curation.text import normalize_text
-from tests.curation.filters.conftest import faq_section, fixture_text, mo_text
+from tests.curation.filters.conftest import faq_section, filter_view, fixture_text, mo_text
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "filters"
 
@@ -41,7 +40,7 @@ def locale_messages(locale: str) -> str:
         messages += [v.strip() for k, v in catalog.items() if k and isinstance(v, str) and len(v.strip()) > 40]
     if len(messages) < 50:
         pytest.skip(f"too few {locale} messages installed on this machine")
-    return normalize_text("\n\n".join(messages))
+    return filter_view("\n\n".join(messages))
 
 
 def test_defaults_are_datatroves():

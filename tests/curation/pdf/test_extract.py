@@ -4,6 +4,7 @@ import pymupdf
 import pytest
 
 from curation.pdf import PdfError, extract_pdf
+from curation.pdf.layout import page_text
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample" / "pdf"
 
@@ -111,3 +112,15 @@ def test_presentation_forms_are_repaired():
     text = result.text
     assert not any("\ufb50" <= ch <= "\ufdff" or "\ufe70" <= ch <= "\ufeff" for ch in text)
     assert sum("\u0600" <= ch <= "\u06ff" for ch in text) > 5000
+
+
+def test_unmapped_glyphs_are_dropped_and_counted_not_written():
+    """dblatex marks a wrapped listing line with ``←`` and a TeX math-font hook glyph that has no Unicode mapping:
+    MuPDF gives U+FFFD for it, which must not reach the text (the raw text layer has a character there)."""
+    data = (SAMPLE / "debian-faq-en.pdf").read_bytes()
+    doc = pymupdf.open(stream=data, filetype="pdf")
+    assert "\ufffd" in page_text(doc[17])  # the page as MuPDF maps it
+    result = extract_pdf(data)
+    assert "\ufffd" not in result.text
+    assert int(result.meta["unmapped_glyphs_dropped"]) >= 1
+    assert "noarch:core-2.0-ia32: ←\ncore-3.0" in result.text  # the marker stays, the listing continues
