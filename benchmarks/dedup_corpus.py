@@ -31,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from curation.records import new_document  # noqa: E402
-from curation.text import content_hash, normalize_text  # noqa: E402
+from curation.text.normalize import content_hash, normalize_text  # noqa: E402
 
 DEV = Path(os.environ.get("CURATION_CORPORA", Path.home() / ".cache/curation-factory/corpora")) / "dev"
 SPDX = DEV / "npm/spdx-license-list-6.12.0/package/licenses"

@@ -66,7 +66,7 @@ _SENTENCE_END = re.compile(r"[.!?。！？؟۔।։።។။]$")
 _SENTENCE_ENDS = re.compile(r"[.!?](?=\s|$)|[。！？؟۔।։።។။]")
 
 # stopwords-iso codes (ISO 639-1) -> the registry's ISO 639-3 codes (individual language of a macrolanguage: arb,
-# pes, zsm, lvs, swh, nob, as curation/languages.tsv and our LID output use them).
+# pes, zsm, lvs, swh, nob, as curation/text/languages.tsv and our LID output use them).
 ISO1_TO_3 = {
     "af": "afr", "ar": "arb", "hy": "hye", "eu": "eus", "bn": "ben", "br": "bre", "bg": "bul", "ca": "cat",
     "zh": "zho", "hr": "hrv", "cs": "ces", "da": "dan", "nl": "nld", "en": "eng", "eo": "epo", "et": "est",
@@ -211,7 +211,7 @@ def write_thresholds(overrides: dict[str, dict[str, dict]]) -> None:
 # ---------------------------------------------------------------------------------------------- stop words
 def lid_iso(texts: list[str]) -> list[str]:
     """ISO 639-3 code our LID (lid.176) gives each text: man pages labelled Finnish hold English paragraphs."""
-    from curation.langid import LanguageIdentifier
+    from curation.text.langid import LanguageIdentifier
 
     lid = LanguageIdentifier("lid.176")
     out: list[str] = []
@@ -338,7 +338,7 @@ def keep_rates(docs) -> list[tuple]:
     """(source, lang, n, keep with English defaults only, keep with per-language config, top reasons) per group."""
     from curation.config_merge import merged_filter_config
     from curation.filters import DEFAULT_FILTER_CONFIG
-    from curation.langid import LanguageIdentifier
+    from curation.text.langid import LanguageIdentifier
 
     english_only = {name: {**section, "languages": {}} for name, section in DEFAULT_FILTER_CONFIG.items()}
     english = build_filters(english_only)

@@ -17,7 +17,7 @@ as the pipeline does before language ID. Both sides see the same strings.
   LanguageFilter downloads lid.176.bin from fbaipublicfiles.com, which this machine cannot reach: its model class
   is subclassed (``LocalFT176LID``) to load our local copy, ``curation.model_store.resolve_model("lid.176")``
   (the same lid.176 weights, quantised .ftz), so both sides run the same model.
-* ours: ``curation.langid.LanguageIdentifier.predict_batch`` in batches, then ``curation.filters.apply_filters``
+* ours: ``curation.text.langid.LanguageIdentifier.predict_batch`` in batches, then ``curation.filters.apply_filters``
   with the full default filter set (Gopher quality, Gopher repetition, C4, FineWeb) and per-language config.
 
 Cost is CPU seconds of this one process (``time.process_time``), so MB/s is per core. Steps are timed inside the
@@ -39,8 +39,8 @@ from multilingual_corpus import CorpusDoc, load_corpus
 from curation.config_merge import merged_filter_config
 from curation.filters import apply_filters, build_filters
 from curation.filters.words import WordSplitter
-from curation.langid import LanguageIdentifier
 from curation.model_store import resolve_model
+from curation.text.langid import LanguageIdentifier
 
 STEPS = ("lid", "words", "gopher_quality", "gopher_repetition", "c4", "fineweb")
 

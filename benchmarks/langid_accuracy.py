@@ -14,9 +14,9 @@ Labelled data (all written by people, fetched by ``../shared/corpora/fetch-dev.s
 Compared on the same texts, in the same run:
 
 * ``raw lid.176``: ``model.predict(text.replace("\\n", " "))``, the label mapped to its code with the script read
-  off the text (``curation.langid.resolve_script``): what most pipelines do; the baseline to beat;
+  off the text (``curation.text.langid.resolve_script``): what most pipelines do; the baseline to beat;
 * ``identifier top-1``: ``LanguageIdentifier.predict_batch`` (cleaned text, middle window), no decision;
-* ``ours`` and ablations: ``curation.lid_decision.DocumentLanguageIdentifier`` with each improvement alone, all of
+* ``ours`` and ablations: ``curation.text.lid_decision.DocumentLanguageIdentifier`` with each improvement alone, all of
   them, and all but each one. The declared language short texts may defer to is the catalog's / package's language
   (``declared``), none, or a WRONG one (another language of the set) to show what a bad declaration costs.
 
@@ -26,7 +26,7 @@ other), the effect of scaling short texts' confidence at equal coverage, the mix
 of each switch (best of two runs; ratios against ``LanguageIdentifier`` k=1 and raw lid.176 measured in the run).
 
 Codes are compared after folding macrolanguages onto the registry's individual language (ara->arb, fas->pes,
-msa->zsm, nor->nob, ...). Only languages of the registry (``curation.languages``) are scored. A text labelled
+msa->zsm, nor->nob, ...). Only languages of the registry (``curation.text.languages``) are scored. A text labelled
 ``und`` counts as an error in accuracy; ``precision`` is accuracy among decided texts, ``coverage`` the share decided.
 
     python benchmarks/langid_accuracy.py [--limit N] [--corpora DIR] [--sets django-str,manpage]
@@ -53,9 +53,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curation import languages  # noqa: E402
-from curation.langid import LanguageIdentifier, load_label_table, resolve_script  # noqa: E402
-from curation.lid_decision import (  # noqa: E402
+from curation.text import languages  # noqa: E402
+from curation.text.langid import LanguageIdentifier, load_label_table, resolve_script  # noqa: E402
+from curation.text.lid_decision import (  # noqa: E402
     DecisionConfig,
     DocumentLanguageIdentifier,
     canonical_code,
@@ -279,7 +279,7 @@ def _cut_paragraphs(text: str, max_chars: int) -> str:
 
 
 def registry_isos() -> frozenset[str]:
-    """ISO 639-3 codes of the 119 registry languages (``curation.languages``): only those are scored."""
+    """ISO 639-3 codes of the 119 registry languages (``curation.text.languages``): only those are scored."""
     return frozenset(lang.iso639_3 for lang in languages.languages())
 
 

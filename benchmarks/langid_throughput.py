@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pymupdf
 
-from curation.langid import LanguageIdentifier, prepare_text
+from curation.text.langid import LanguageIdentifier, prepare_text
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = Path(os.environ.get("CURATION_CORPORA", Path.home() / ".cache" / "curation-factory" / "corpora")) / "dev"

@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--locales", default="af,ast,ca,fr,it")
     parser.add_argument("--min-letters", type=int, default=20)
     args = parser.parse_args()
-    from curation.lid_decision import DocumentLanguageIdentifier, canonical_code
+    from curation.text.lid_decision import DocumentLanguageIdentifier, canonical_code
 
     data = samples(args.locales.split(","), args.min_letters)
     texts = [t for _, t in data]

@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from curation.text import normalize_text
+from curation.text.normalize import normalize_text
 
 CORPORA = Path(os.environ.get("FACTORY_CORPORA_DIR", Path.home() / ".cache" / "curation-factory" / "corpora"))
 DEV = CORPORA / "dev"

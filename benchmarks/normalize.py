@@ -2,14 +2,14 @@
 
     python benchmarks/normalize.py [--per-group 10] [--megabytes 4] [--only detect|throughput]
 
-(a) Charset detection, on three sets, each decoded by ours (``curation.charset.decode_bytes``), by plain
+(a) Charset detection, on three sets, each decoded by ours (``curation.text.charset.decode_bytes``), by plain
 charset-normalizer (``from_bytes(raw).best()``) and by chardet when it is installed (it is not installed for this):
 
 * ``encoded``: real UTF-8 text encoded with Python's codecs into the code pages the language was really written in
   (Russian in windows-1251/KOI8-R/ISO-8859-5/IBM866, Chinese in GB18030/Big5, Japanese in Shift_JIS/EUC-JP/
   ISO-2022-JP, Arabic in windows-1256/ISO-8859-6 ...), as ``short`` (one line, <= 120 bytes), ``medium`` (~1 KB) and
   ``long`` (~10 KB) slices. Text: the Debian docs' w3m-rendered .txt, Debian manpages, and the *admin* catalogues of
-  the Django 5.2.19 wheel, which ``curation/charset_profiles.tsv`` was not built from (it uses the other
+  the Django 5.2.19 wheel, which ``curation/text/charset_profiles.tsv`` was not built from (it uses the other
   catalogues), so no test text was seen in training.
 * ``real``: files that really are in a legacy encoding, from the Debian TeX Live language packages and fortunes-br,
   labelled by what they declare (file name, ``inputenc`` option, ``-*- coding -*-``). Files that mix encodings or
@@ -41,8 +41,8 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from curation.charset import decode_bytes
-from curation.text import DecodeError, normalize, normalize_text, repair_mojibake
+from curation.text.charset import decode_bytes
+from curation.text.normalize import DecodeError, normalize, normalize_text, repair_mojibake
 
 CORPORA = Path.home() / ".cache" / "curation-factory" / "corpora"
 DEV = CORPORA / "dev"

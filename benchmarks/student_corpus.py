@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 from multilingual_corpus import _fortune_docs, load_corpus
 
 from curation.records import new_document
-from curation.text import content_hash
+from curation.text.normalize import content_hash
 from schemas import DOCUMENT, to_table
 
 REPO = Path(__file__).resolve().parents[1]

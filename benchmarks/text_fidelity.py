@@ -109,15 +109,16 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"{len(records)} real source files through pipelines.curate (quality filters and near dedup off)\n")
-    print("| language | files | kept | rejected (reasons) | byte-identical kept: now | before | "
+    print("| language | files | kept | rejected (reasons) | exact duplicates | byte-identical kept: now | before | "
           "parse (Python) after curation: now | before | original |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for lang, texts in files.items():
         ids = [k for k in texts if k in kept]
         same = sum(kept[k] == texts[k].replace("\r\n", "\n") for k in ids)
         before = sum(previous_normalisation(texts[k]) == texts[k].replace("\r\n", "\n") for k in ids)
         reasons = Counter(rejected[k] for k in texts if k in rejected)
         cells = [lang, len(texts), len(ids), f"{sum(reasons.values())} {dict(reasons) or ''}".strip()]
+        cells.append(len(texts) - len(ids) - sum(reasons.values()))
         cells += [f"{same / max(len(ids), 1):.3f}", f"{before / max(len(ids), 1):.3f}"]
         if lang == "python":
             ok = [k for k in ids if parses(texts[k])]

@@ -610,9 +610,9 @@ def _built_settings(v: Validator) -> None:
     from curation.dedup.minhash import MinHashParams
     from curation.dedup.shingles import ShingleConfig
     from curation.filters import build_filters
-    from curation.lid_decision import DecisionConfig
     from curation.mixture import recipes_from_config
     from curation.proxy_lm import ProxyConfig
+    from curation.text.lid_decision import DecisionConfig
     from pipelines.mix_synth import SynthMix
     from pipelines.mixing import ShardSpec
     from synth.sandbox import SandboxLimits

@@ -9,7 +9,7 @@ from typing import Any
 import apache_beam as beam
 
 from curation.records import rejection
-from curation.text import content_hash, is_blank, normalize
+from curation.text.normalize import content_hash, is_blank, normalize
 from pipelines.isolation import per_batch, per_record
 from pipelines.metrics import counter
 
@@ -58,7 +58,7 @@ class NormalizeFn(beam.DoFn):
 
 
 class LangIdFn(beam.DoFn):
-    """Language ID with document-level decisions (``curation.lid_decision``: script priors, short texts weighed
+    """Language ID with document-level decisions (``curation.text.lid_decision``: script priors, short texts weighed
     against the declared language, paragraph vote, per-language thresholds); one predict call per batch, the model
     loads once per worker. Undecided documents are rejected as ``low_confidence`` with the best guess and its score.
     """
@@ -71,7 +71,7 @@ class LangIdFn(beam.DoFn):
         self.decider = None
 
     def setup(self):
-        from curation.lid_decision import DocumentLanguageIdentifier
+        from curation.text.lid_decision import DocumentLanguageIdentifier
 
         self.decider = DocumentLanguageIdentifier.from_config(self.cfg)
 

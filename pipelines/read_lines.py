@@ -22,11 +22,11 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from curation.charset import FileEncoding, decode_bytes, file_encoding
 from curation.records import doc_id, id_problem, line_key, new_document, rejection
 from curation.sources import RecordError, SourceError, bom_of, compression_of, open_checked, parse_json_record
 from curation.sources.lines import BOM_LENGTHS, LineRange, iter_decoded_lines, iter_lines, plan_ranges
-from curation.text import DecodeError, decode_text
+from curation.text.charset import FileEncoding, decode_bytes, file_encoding
+from curation.text.normalize import DecodeError, decode_text
 from pipelines.isolation import error_detail, error_reason, per_record
 from pipelines.metrics import counter
 
@@ -195,8 +195,8 @@ class ParseJsonLineFn(beam.DoFn):
     """One JSONL line → a Document, or a Rejection saying why the line is unusable (never dropped silently).
 
     Lines are UTF-8 (or re-encoded from a UTF-16/32 file's BOM encoding). A line that is not makes the worker
-    decide, once per file, how that file is encoded (``curation.charset.file_encoding`` over the file's first lines):
-    a file in one legacy encoding (a KOI8-R or Shift-JIS export) has its lines decoded in it, with
+    decide, once per file, how that file is encoded (``curation.text.charset.file_encoding`` over the file's first
+    lines): a file in one legacy encoding (a KOI8-R or Shift-JIS export) has its lines decoded in it, with
     ``meta["source_encoding"]``; in a UTF-8 file the line is corrupt or from another file and is rejected
     ``invalid_utf8``. Lone surrogates (valid JSON escapes, not storable text) become U+FFFD with
     ``meta["lone_surrogates"]``; nesting too deep to parse is ``invalid_json``.
@@ -281,7 +281,7 @@ class ParseJsonLineFn(beam.DoFn):
 class ParseTextFileFn(beam.DoFn):
     """One plain-text file (``.txt``, ``.txt.gz`` ...) → one Document, its encoding detected when it is not UTF-8.
 
-    The whole file is the evidence (``curation.charset.decode_bytes``); ``meta["source_encoding"]`` and
+    The whole file is the evidence (``curation.text.charset.decode_bytes``); ``meta["source_encoding"]`` and
     ``meta["source_encoding_detail"]`` (the detector's margin) record a legacy encoding. Undecodable, binary and
     oversized files become Rejections at stage ``read``; a cut compressed file is ``truncated_source`` (the part that
     arrived is not passed off as the whole document).

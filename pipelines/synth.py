@@ -251,7 +251,7 @@ class ParseFn(beam.DoFn):
 
 
 def _record(cand: Mapping[str, Any], recipe, model: str, backend: str, verification: str, **fields) -> dict:
-    from curation.text import content_hash
+    from curation.text.normalize import content_hash
 
     text = fields.pop("text")
     sampling = {**recipe.sampling.as_map(), **fields.pop("sampling", {})}

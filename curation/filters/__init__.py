@@ -26,7 +26,7 @@ from curation.filters.fineweb import FineWebQualityFilter
 from curation.filters.gopher_quality import GopherQualityFilter
 from curation.filters.gopher_repetition import GopherRepetitionFilter
 from curation.filters.words import WordSplitter, word_patterns
-from curation.text import fold_whitespace
+from curation.text.normalize import fold_whitespace
 
 __all__ = [
     "DEFAULT_FILTER_CONFIG",

@@ -18,7 +18,7 @@ from curation.pdf.errors import PdfError
 from curation.pdf.layout import page_text, strip_repeated_lines
 from curation.pdf.ocr import OcrBackend, TesseractOcr, build_ocr_backend, render_page
 from curation.pdf.router import assess_page, repair_text
-from curation.scripts import dominant_script, han_variant
+from curation.text.scripts import dominant_script, han_variant
 
 PAGE_SEPARATOR = "\n\n"
 METADATA_KEYS = ("title", "author", "subject", "keywords", "creator", "producer", "creationDate")

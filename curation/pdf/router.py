@@ -42,8 +42,8 @@ from functools import lru_cache
 
 import pymupdf
 
-from curation.scripts import char_script
-from curation.text import repair_presentation_forms
+from curation.text.normalize import repair_presentation_forms
+from curation.text.scripts import char_script
 
 REASONS = (
     "ok",

@@ -1,6 +1,6 @@
-"""Build ``curation/charset_profiles.tsv``: per-language counts of the non-ASCII characters of real text.
+"""Build ``curation/text/charset_profiles.tsv``: per-language counts of the non-ASCII characters of real text.
 
-The charset detector (``curation.charset``) scores each candidate decoding of non-UTF-8 bytes by how likely its
+The charset detector (``curation.text.charset``) scores each candidate decoding of non-UTF-8 bytes by how likely its
 non-ASCII characters are in some language; these counts are that model. Source: the Django 5.2.19 wheel (PyPI,
 BSD-3-Clause) translation catalogues, ``msgstr`` strings of every ``django.po`` except ``contrib/admin`` (kept out
 so the admin catalogues stay usable as held-out test text), NFC. Regional variants are merged into their language

@@ -9,9 +9,9 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from curation.charset import FileEncoding, decode_bytes, file_encoding
 from curation.sources import RecordError, parse_json_record
-from curation.text import DecodeError, decode_text
+from curation.text.charset import FileEncoding, decode_bytes, file_encoding
+from curation.text.normalize import DecodeError, decode_text
 from tests.curation.sources.cutfiles import assert_storable
 from tests.fuzz.profile import fuzz, texts
 

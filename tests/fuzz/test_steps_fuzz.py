@@ -18,7 +18,7 @@ from curation.dedup.minhash import MinHashParams, MinHashSigner, band_keys
 from curation.dedup.shingle_hash import ShingleHasher, shingle_hash
 from curation.dedup.shingles import ShingleConfig, shingles, uses_char_ngrams
 from curation.filters import apply_filters, build_filters
-from curation.text import _CONTROLS, content_hash, junk_ratio, normalize
+from curation.text.normalize import _CONTROLS, content_hash, junk_ratio, normalize
 from synth.answers import ExtractedAnswer, equivalent, extract_answer, majority_vote
 from synth.parse import CodeItem, MathItem, ParseError, parse_code, parse_math
 from tests.fuzz.profile import ROOT, SNIPPETS, fuzz, texts
@@ -33,7 +33,7 @@ def config():
 
 @pytest.fixture(scope="module")
 def lid(config):
-    from curation.lid_decision import DocumentLanguageIdentifier
+    from curation.text.lid_decision import DocumentLanguageIdentifier
 
     return DocumentLanguageIdentifier.from_config(config["langid"])
 

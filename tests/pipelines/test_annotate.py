@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.text import content_hash
+from curation.text.normalize import content_hash
 from pipelines.annotate import (
     TEACHER_CPU_MAX_DOCS,
     build_annotate,

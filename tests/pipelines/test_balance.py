@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.text import content_hash
+from curation.text.normalize import content_hash
 from pipelines import annotate, curate, stage_cli, stages
 from pipelines.balance import check_annotate, check_curate, check_mix, check_stage
 from pipelines.config import load_config

@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.text import content_hash
+from curation.text.normalize import content_hash
 from pipelines import curate as curate_module
 from pipelines.run import run_factory
 from pipelines.stages import DiskFullError

@@ -22,7 +22,7 @@ from apache_beam.runners.runner import create_runner
 from apache_beam.transforms import environments
 
 from curation.model_store import KNOWN_MODELS
-from curation.text import content_hash
+from curation.text.normalize import content_hash
 from pipelines.config import load_config
 from pipelines.options import beam_options
 from pipelines.run import BUILDERS, PIPELINES, factory_parser

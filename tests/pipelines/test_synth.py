@@ -17,7 +17,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curation.text import content_hash
+from curation.text.normalize import content_hash
 from pipelines.config import load_config
 from pipelines.synth import build_synth, write_synth_manifest
 from schemas import ANNOTATION, DOCUMENT, REJECTION, SYNTH_RECORD, to_table

@@ -11,7 +11,7 @@ import pytest
 
 from curation.config_merge import merged_filter_config
 from curation.filters import build_filters
-from curation.text import fold_whitespace, normalize_text
+from curation.text.normalize import fold_whitespace, normalize_text
 
 MIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mixture"
 PROSE = Path(__file__).resolve().parents[2] / "fixtures" / "filters"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from curation import languages
-from curation.langid import (
+from curation.text import languages
+from curation.text.langid import (
     MAX_CHARS,
     LangPrediction,
     LanguageIdentifier,
@@ -22,7 +22,7 @@ from curation.langid import (
     prepare_text,
     prepare_texts,
 )
-from tests.curation.test_scripts import PDFS, TRADITIONAL_SENTENCE, catalog_text, fixture_text, pdf_text
+from tests.curation.text.test_scripts import PDFS, TRADITIONAL_SENTENCE, catalog_text, fixture_text, pdf_text
 
 pytestmark = pytest.mark.slow
 ISO_CODES = Path("/usr/share/iso-codes/json")
@@ -149,7 +149,7 @@ def test_top_k(lid, lid3):
 
 def test_top_k_batch_with_fewer_labels_than_k():
     # fastText returns fewer than k labels for some texts (Japanese manpages of the sample at k=10): ragged rows
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     lines = (root / "data/sample/text/manpages.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines]
     preds = LanguageIdentifier(k=10).predict_batch(texts)
@@ -331,6 +331,6 @@ def test_word_marks_are_kept_for_the_model():
     ],
 )
 def test_short_texts_with_apostrophes(text, lang):
-    from curation.lid_decision import DocumentLanguageIdentifier
+    from curation.text.lid_decision import DocumentLanguageIdentifier
 
     assert DocumentLanguageIdentifier.from_config({}).predict_batch([text], [None])[0].lang == lang

@@ -2,9 +2,9 @@
 
 The model is swappable: the bundled lid.176 (labels ``__label__en``) by default, or a GlotLID / OpenLID model file
 by path or URL (labels ``__label__eng_Latn``). The label format is read off the model's labels (or forced with
-``label_format``), and every label is mapped to a registry code (``curation.languages``): lid.176's ``ar`` becomes
+``label_format``), and every label is mapped to a registry code (``curation.text.languages``): lid.176's ``ar`` becomes
 ``arb_Arab``, OpenLID-v2's ``cmn_Hans`` becomes ``zho_Hans``; labels outside the registry stay usable as their own
-code. Where a label does not fix the script, the text's own letters do (``curation.scripts``): Serbian in Latin or
+code. Where a label does not fix the script, the text's own letters do (``curation.text.scripts``): Serbian in Latin or
 Cyrillic, Chinese in simplified or traditional characters end up in different buckets.
 
 The model is loaded once per instance (build it in ``DoFn.setup``), and a batch is one fastText ``predict`` call.
@@ -23,7 +23,8 @@ from importlib import resources
 
 import numpy as np
 
-from curation.languages import (
+from curation.model_store import resolve_model
+from curation.text.languages import (
     ALTERNATE_SCRIPTS,
     CODE,
     HAN_LABELS,
@@ -33,8 +34,7 @@ from curation.languages import (
     detect_label_format,
     label_targets,
 )
-from curation.model_store import resolve_model
-from curation.scripts import dominant_script, han_variant
+from curation.text.scripts import dominant_script, han_variant
 
 __all__ = [
     "ALTERNATE_SCRIPTS",
@@ -75,7 +75,7 @@ def load_label_table() -> dict[str, tuple[str, str]]:
     The plain ISO reading of each label (``ar`` -> ``ara``); predictions go through the registry instead, which
     maps the labels of the 119 registry languages to their registry codes (``ar`` -> ``arb``).
     """
-    text = resources.files("curation").joinpath("lid176_labels.tsv").read_text(encoding="utf-8")
+    text = resources.files("curation.text").joinpath("lid176_labels.tsv").read_text(encoding="utf-8")
     rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
     return {row["label"].removeprefix(_LABEL_PREFIX): (row["iso639_3"], row["script"]) for row in rows}
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from curation.scripts import (
+from curation.text.scripts import (
     _RANGES,
     SIMPLIFIED_ONLY,
     TRADITIONAL_ONLY,
@@ -21,7 +21,7 @@ from curation.scripts import (
     script_counts,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "mixture"
 PDFS = ROOT / "data" / "sample" / "pdf"
 LOCALE = Path("/usr/share/locale")

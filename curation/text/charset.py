@@ -30,8 +30,8 @@ from importlib import resources
 
 import numpy as np
 
-from curation.scripts import char_script
-from curation.text import DecodeError
+from curation.text.normalize import DecodeError
+from curation.text.scripts import char_script
 
 # (Python codec, label recorded in meta, log prior in nats). Order breaks exact ties: the more common code page first.
 CANDIDATES: tuple[tuple[str, str, float], ...] = (
@@ -200,7 +200,7 @@ def _model() -> _Model:
     uses is still far likelier than the Han soup of a wrong one.
     """
     profiles: dict[str, Counter[str]] = {}
-    table = resources.files("curation").joinpath("charset_profiles.tsv").read_text(encoding="utf-8")
+    table = resources.files("curation.text").joinpath("charset_profiles.tsv").read_text(encoding="utf-8")
     for line in table.splitlines():
         if not line or line.startswith("#"):
             continue

@@ -6,7 +6,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from curation.text import (
+from curation.text.normalize import (
     DecodeError,
     content_hash,
     decode_text,
@@ -17,7 +17,7 @@ from curation.text import (
     repair_presentation_forms,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mixture"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mixture"
 PRESENTATION = re.compile("[\ufb50-\ufdff\ufe70-\ufefe]")
 
 
@@ -70,7 +70,7 @@ def test_content_hash_ignores_whitespace_layout_only():
 
 # ---------------------------------------------------------------------------------------------- repairs (issue 4)
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[3] / "data" / "sample"
 
 
 def _real_texts() -> list[str]:

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from curation.charset import CANDIDATES, codec_for, decode_bytes, detect_legacy, file_encoding
-from curation.text import DecodeError
+from curation.text.charset import CANDIDATES, codec_for, decode_bytes, detect_legacy, file_encoding
+from curation.text.normalize import DecodeError
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 CHARSET = FIXTURES / "charset"
 MIXTURE = FIXTURES / "mixture"
-SAMPLE_TEXT = Path(__file__).resolve().parents[2] / "data" / "sample" / "text"
+SAMPLE_TEXT = Path(__file__).resolve().parents[3] / "data" / "sample" / "text"
 
 REAL_FILES = [
     ("README.koi8-r", "koi8-r"),

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from curation.langid import LanguageIdentifier
-from curation.lid_decision import (
+from curation.text.langid import LanguageIdentifier
+from curation.text.lid_decision import (
     UNDETERMINED,
     DecisionConfig,
     DocumentLanguageIdentifier,
@@ -18,11 +18,11 @@ from curation.lid_decision import (
     han_variant_by_charset,
     split_chunks,
 )
-from curation.scripts import han_variant
-from tests.curation.test_scripts import fixture_text
+from curation.text.scripts import han_variant
+from tests.curation.text.test_scripts import fixture_text
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 OFF = {"script_prior": False, "short_text": False, "paragraph_vote": False}
 
 # Real strings where lid.176's top-1 is in a script the text does not use. All but the last are msgstr of Django
@@ -35,7 +35,7 @@ SCRIPT_CASES = [
     ("件数を表示", "zho_Hans", "jpn_Jpan"),  # ja "show counts": kana, so not Chinese
     ("子曰：“君子不以言举人，不以人废言。”\n    --《论语》", "jpn_Jpan", "zho_Hans"),  # ten kanji, no kana
 ]
-TRADITIONAL = "輸入有效的日期"  # zh_Hant "Enter a valid date." (Django): no character of curation.scripts' pair list
+TRADITIONAL = "輸入有效的日期"  # zh_Hant "Enter a valid date." (Django): no character of the scripts pair list
 BOSNIAN = "Unesite ispravnu vrijednost."  # bs "Enter a valid value." (Django); lid.176: hrv 0.62, bos 0.18
 
 

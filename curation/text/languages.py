@@ -2,10 +2,10 @@
 
 Data lives in ``languages.tsv`` (package data, one row per language, keyed by the FLORES-200-style corpus code
 ``iso639_3_Script``); this module loads it once and answers lookups. It also turns a model's label set into a
-label -> corpus-code table (:func:`label_targets`, used by :mod:`curation.langid`) and says, per language, whether a
-model can tell it apart (:func:`coverage`), so the coverage table and the predictions come from the same rule.
+label -> corpus-code table (:func:`label_targets`, used by :mod:`curation.text.langid`) and says, per language,
+whether a model can tell it apart (:func:`coverage`), so the coverage table and the predictions come from the same rule.
 
-    python -m curation.languages coverage [--model lid.176|PATH|glotlid_v3|openlid|openlid_v2]
+    python -m curation.text.languages coverage [--model lid.176|PATH|glotlid_v3|openlid|openlid_v2]
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ LABEL_FORMATS = (CODE, CODE_SCRIPT)
 FORMAT_COLUMNS = {CODE: ("lid176",), CODE_SCRIPT: ("glotlid_v3", "openlid", "openlid_v2")}
 LABEL_PREFIX = "__label__"
 CODE_SCRIPT_RE = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-HAN_SCRIPTS = frozenset({"Hani", "Hans", "Hant"})  # the variant is read off the characters (curation.scripts)
+HAN_SCRIPTS = frozenset({"Hani", "Hans", "Hant"})  # the variant is read off the characters (curation.text.scripts)
 UNSPACED_SCRIPTS = frozenset({"Hani", "Hans", "Hant", "Jpan", "Thai", "Laoo", "Khmr", "Mymr"})
 
 # lid.176 labels whose language is routinely written in more than one script: the detected script is used when it
@@ -80,7 +80,7 @@ class Registry:
 @cache
 def registry() -> Registry:
     """Parse ``languages.tsv`` once per process."""
-    text = resources.files("curation").joinpath("languages.tsv").read_text(encoding="utf-8")
+    text = resources.files("curation.text").joinpath("languages.tsv").read_text(encoding="utf-8")
     rows = csv.DictReader((line for line in text.splitlines() if not line.startswith("#")), delimiter="\t")
     langs = tuple(
         Language(
@@ -327,7 +327,7 @@ def model_coverage(model: str, label_format: str = "auto") -> tuple[list[Coverag
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m curation.languages", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m curation.text.languages", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     cov = sub.add_parser("coverage", help="Markdown table: which of the 119 languages a LID model tells apart")
     cov.add_argument("--model", default="lid.176", help=f"lid.176, a model path/URL, or a column: {MODEL_COLUMNS}")

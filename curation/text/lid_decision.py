@@ -16,7 +16,7 @@ how sure it is, and whether the document is really two languages. Each step fixe
 * confidence threshold: a default plus per-language overrides; below it the document is ``und_Zyyy`` with its best
   guess kept in ``best`` (the pipeline rejects it as ``low_confidence``).
 
-Pure Python + numpy over a :class:`curation.langid.LanguageIdentifier` built once per worker; no Beam here.
+Pure Python + numpy over a :class:`curation.text.langid.LanguageIdentifier` built once per worker; no Beam here.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from curation import languages as registry
-from curation.langid import MAX_CHARS, LanguageIdentifier, load_label_table, prepare_texts
-from curation.scripts import TRACKED_SCRIPTS, char_script, han_variant
+from curation.text import languages as registry
+from curation.text.langid import MAX_CHARS, LanguageIdentifier, load_label_table, prepare_texts
+from curation.text.scripts import TRACKED_SCRIPTS, char_script, han_variant
 
 UNDETERMINED = "und_Zyyy"
 
@@ -44,7 +44,7 @@ _SCRIPT_SUBTAGS = {"latin": "Latn", "cyrillic": "Cyrl", "latn": "Latn", "cyrl": 
                    "hans": "Hans", "hant": "Hant", "deva": "Deva"}  # fmt: skip
 _HANT_REGIONS = frozenset({"tw", "hk", "mo"})
 
-# Letter scripts (as ``curation.scripts`` counts them) that a code's script is written with.
+# Letter scripts (as ``curation.text.scripts`` counts them) that a code's script is written with.
 _LETTER_SCRIPTS = {
     "Jpan": ("Hira", "Kana", "Hani"), "Hans": ("Hani",), "Hant": ("Hani",), "Hani": ("Hani",),
     "Kore": ("Hang", "Hani"), "Hang": ("Hang",),
@@ -58,7 +58,7 @@ SINGLE_LANGUAGE_SCRIPTS = {
 }  # fmt: skip
 _CJK = frozenset({"Hani", "Hira", "Kana", "Hang"})
 _CJK_WEIGHT = 3  # a CJK character or Hangul syllable carries about as much text as a short Latin word
-_KANA_SHARE = 0.15  # as curation.scripts: Japanese prose is 30-60 % kana, Chinese quoting a name is far below
+_KANA_SHARE = 0.15  # as curation.text.scripts: Japanese prose is 30-60 % kana, Chinese quoting a name is far below
 _JPAN_MAX_KANJI_WITHOUT_KANA = 10  # lid.176 calls classical and terse Chinese Japanese; Japanese has kana
 _HAN_SCRIPTS = ("Hans", "Hant", "Hani")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -128,7 +128,7 @@ def _iso(code: str) -> str:
 
 @cache
 def _script_table() -> tuple[np.ndarray, tuple[str, ...]]:
-    """Code point -> script id (0 = not a tracked letter), from ``curation.scripts.char_script``; ~0.5 s once."""
+    """Code point -> script id (0 = not a tracked letter), from ``curation.text.scripts.char_script``; ~0.5 s once."""
     lut = np.zeros(0x110000, dtype=np.uint8)
     names: dict[str, int] = {}
     letter_script = char_script.__wrapped__  # the uncached function: 200k one-off look-ups would flush its cache
@@ -140,7 +140,7 @@ def _script_table() -> tuple[np.ndarray, tuple[str, ...]]:
 
 
 def batch_script_counts(texts: Sequence[str]) -> list[Counter[str]]:
-    """Letters per script of each text (as ``curation.scripts.script_counts``), in one vectorised pass."""
+    """Letters per script of each text (as ``curation.text.scripts.script_counts``), in one vectorised pass."""
     return [counts for counts, _ in _scan(texts)]
 
 
@@ -221,7 +221,7 @@ def _variant(simplified: int, traditional: int, text: str, default: str = "Hans"
 
 def han_variant_by_charset(text: str, default: str = "Hans") -> str:
     """Hans or Hant by which national charset holds the text's Han characters (GB2312 or Big5): thousands of
-    telling characters instead of a hand-picked list; ``curation.scripts.han_variant`` breaks ties."""
+    telling characters instead of a hand-picked list; ``curation.text.scripts.han_variant`` breaks ties."""
     _, (simplified, traditional) = _scan([text])[0]
     return _variant(simplified, traditional, text, default)
 

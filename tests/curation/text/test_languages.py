@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from curation import languages as reg
-from curation.langid import load_label_table
 from curation.model_store import resolve_model
+from curation.text import languages as reg
+from curation.text.langid import load_label_table
 
 ISO_CODES = Path("/usr/share/iso-codes/json")
 
