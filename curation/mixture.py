@@ -432,7 +432,8 @@ def profile_item(doc: Mapping[str, Any], recipe: Recipe) -> tuple[str, dict[str,
     if t <= 0:
         return None
     wq = fixed_point(w)
-    n_bytes = round(len(doc["text"].encode("utf-8")) * t / doc["n_tokens"]) if doc.get("text") else 0
+    text_bytes = doc["text_bytes"] if doc.get("text_bytes") is not None else len((doc.get("text") or "").encode())
+    n_bytes = round(text_bytes * t / doc["n_tokens"]) if text_bytes else 0
     return cell_of(doc, recipe), {
         "docs": 1,
         "tokens": t,

@@ -28,7 +28,7 @@ from pipelines.atomic import write_atomic
 from pipelines.io import ReadRecords, WriteRecords
 from pipelines.metrics import WriteCounts, tally
 from pipelines.mix_synth import CapSynthetic, SynthMix, synth_document, with_synth_weights
-from pipelines.mixing import BuildStageShards, ShardSpec, StageProfiles, manifest_counts, profiles_to_json
+from pipelines.mixing import BuildStageShards, CountTokens, ShardSpec, StageProfiles, manifest_counts, profiles_to_json
 from pipelines.options import base_parser, parse, setup_logging
 from schemas import ANNOTATION, DOCUMENT, REJECTION, SYNTH_RECORD
 
@@ -66,24 +66,34 @@ def in_slice(key: str, part: tuple[int, int] | None) -> bool:
     return part is None or min(int(unit_hash("mix-slice", key) * part[1]), part[1] - 1) == part[0]
 
 
+def slim_record(row: dict) -> dict:
+    """A document or synthetic record without its text: its UTF-8 size in ``text_bytes`` (profiles need no more)."""
+    text = row.get("text") or ""
+    return {**{k: v for k, v in row.items() if k != "text"}, "text": "", "text_bytes": len(text.encode("utf-8"))}
+
+
 def read_annotated(
     pipeline: beam.Pipeline,
     out: str,
     use_annotations: bool = True,
     synth: SynthMix | None = None,
     part: tuple[int, int] | None = None,
+    slim: bool = False,
 ) -> beam.PCollection:
     """Kept documents of a run joined with whichever of its edu / domain / safety annotation tables exist; with
     ``synth`` (its records exist) the verified synthetic records too, keyed by their seed's id. With ``part``
-    ``(k, n)`` only slice k of n (by a hash of the id: a uniform sample, joined with its own labels)."""
+    ``(k, n)`` only slice k of n (by a hash of the id: a uniform sample, joined with its own labels). ``slim``: token
+    counts filled in as the text is read, then the text dropped (``text_bytes`` kept): what a mix plan needs."""
 
-    def read(label: str, pattern: str, schema, key: str) -> beam.PCollection:
+    def read(label: str, pattern: str, schema, key: str, texts: bool = False) -> beam.PCollection:
         rows = pipeline | f"Read{label}" >> ReadRecords(pattern, schema)
         if part is not None:
             rows = rows | f"Slice{label}" >> beam.Filter(lambda r: in_slice(r[key], part))
+        if texts and slim:  # tokens counted where the text is read; only the counts cross the join
+            rows = (rows | f"Tokens{label}" >> CountTokens()).docs | f"Slim{label}" >> beam.Map(slim_record)
         return rows
 
-    docs = read("Documents", layout.pattern(layout.documents_prefix(out)), DOCUMENT, "id")
+    docs = read("Documents", layout.pattern(layout.documents_prefix(out)), DOCUMENT, "id", texts=True)
     tables = {}
     if use_annotations:
         for task in TASKS:
@@ -92,7 +102,7 @@ def read_annotated(
                 rows = read(f"_{task}", pattern, ANNOTATION, "id")
                 tables[task] = rows | f"Key_{task}" >> beam.Map(lambda a: (a["id"], a))
     if synth is not None:
-        records = read("Synth", synth.records_pattern(out), SYNTH_RECORD, "seed_id")
+        records = read("Synth", synth.records_pattern(out), SYNTH_RECORD, "seed_id", texts=True)
         tables["synth"] = records | "KeySynth" >> beam.Map(lambda r: (r["seed_id"], r))
     if not tables:
         return docs | "NoAnnotations" >> beam.Map(lambda d: {**d, "edu_score": None, "safety_score": None})
@@ -133,9 +143,10 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
     (pass ``rows``)."""
     out = config["run"]["output"]
     local = config["mix"].get(LOCAL)
-    part = tuple(local["slice"]) if local else None
+    part = tuple(local["slice"]) if local and local.get("slice") else None
+    profiling = bool(local) and local["pass"] == "profile"
     synth = synth_settings(config)
-    docs = read_annotated(pipeline, out, use_annotations, synth, part)
+    docs = read_annotated(pipeline, out, use_annotations, synth, part, slim=profiling)
     recipes = mix_recipes(config)
     counts = []
     if synth is not None:
@@ -147,7 +158,7 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
         share, seed = heldout_share(config)
         docs = docs | "DropHeldOut" >> beam.Filter(lambda d: not is_heldout(d["id"], share, seed))
     spec = ShardSpec.from_config(config["mix"].get("shards"))
-    if local and local["pass"] == "profile":
+    if profiling:
         profiles = docs | "Profiles" >> StageProfiles(recipes)
         return profiles | "WriteProfiles" >> beam.Map(
             lambda p: write_atomic(local["profiles_path"], profiles_to_json(p))

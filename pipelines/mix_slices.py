@@ -8,8 +8,9 @@ synthetic record goes with its seed's id, a label with its document):
 
 * **chars** (driver): the curated and synthetic character totals, from the ``n_chars`` column only: the synthetic
   cap (``mix.synth.max_share``) is a share of the whole corpus, not of a slice;
-* **profile pass**, one job per slice: the slice's per-recipe cell profiles (integers), written to
-  ``shards/_local/profiles-bKKKKK.json``;
+* **profile pass**: per-recipe cell profiles (integers), written to ``shards/_local/profiles-bKKKKK.json``.
+  Tokens are counted as the text is read and only the counts cross the label join, so it is one job for the whole
+  corpus unless ~1 KB per document exceeds a batch (then slices of its own);
 * **plan** (driver): the profiles summed (exact in any order) and turned into each recipe's plan, as a one-job mix
   makes it from the same sums;
 * **rows pass**, one job per slice: the slice's instances under those plans, written as
@@ -22,6 +23,8 @@ The rows are those of a one-job mix: every decision is per document under the co
 keys), so only the split into files differs; each slice is a uniform sample of the corpus, so every file is a
 sample of its whole stage, as in one job. What a worker holds: one slice's documents and rows. The price: every
 slice reads all curated Parquet (and keeps its own rows), and a document's tokens are counted in both passes.
+Measured (benchmarks/README.md, local_scale.py): each job costs a few seconds of start-up, so slices are for kept
+text that does not fit a batch; small outputs mix in one job.
 """
 
 from __future__ import annotations
@@ -85,6 +88,21 @@ def plan_slices(config: Mapping[str, Any], beam_argv: Sequence[str]) -> int:
     return max(1, math.ceil(stored * COMPRESSED_WEIGHT / (batch_mb * 1e6)))
 
 
+SLIM_ROW_BYTES = 1024  # what a document costs the profile pass without its text (ids, labels, counts), generously
+
+
+def profile_slices(config: Mapping[str, Any]) -> int:
+    """Slices of the profile pass: its documents cross the label join without their text (tokens are counted as
+    they are read), so one job holds ``SLIM_ROW_BYTES`` per document; usually one job for the whole corpus."""
+    batch_bytes = float(config["run"].get("local_batch_mb", 0) or 0) * 1e6
+    rows = 0
+    for pattern in _inputs(config):
+        for meta in layout.matched_files(pattern):
+            with open_raw(meta.path) as f:
+                rows += pq.ParquetFile(f).metadata.num_rows
+    return max(1, math.ceil(rows * SLIM_ROW_BYTES / batch_bytes)) if batch_bytes > 0 else 1
+
+
 def char_totals(config: Mapping[str, Any]) -> dict[str, int]:
     """``{"curated": n, "synth": n}``: the ``n_chars`` columns summed, one file at a time."""
     patterns = _inputs(config)
@@ -104,8 +122,9 @@ def _read_json(path: str) -> Any:
 
 
 def slice_config(config: Mapping[str, Any], k: int, n: int, **local: Any) -> dict:
+    """The config of slice k of n (of the whole corpus when n is 1) of one pass."""
     cfg = copy.deepcopy(dict(config))
-    cfg["mix"][LOCAL] = {"slice": [k, n], "name": part_name(k), **local}
+    cfg["mix"][LOCAL] = {"slice": [k, n] if n > 1 else None, "name": part_name(k), **local}
     return cfg
 
 
@@ -144,10 +163,11 @@ def run_mix(
                 totals[name] = totals.get(name, 0) + value
 
     profiles = ProfilesFn().create_accumulator()
-    for k in range(n):
+    m = profile_slices(config)
+    for k in range(m):
         path = FileSystems.join(work, f"profiles-{part_name(k)}.json")
-        job(slice_config(config, k, n, synth_chars=chars, profiles_path=path, **{"pass": "profile"}),
-            f"mix profiles {k + 1}/{n}")  # fmt: skip
+        job(slice_config(config, k, m, synth_chars=chars, profiles_path=path, **{"pass": "profile"}),
+            f"mix profiles {k + 1}/{m}")  # fmt: skip
         with FileSystems.open(path) as f:
             profiles = ProfilesFn().merge_accumulators([profiles, profiles_from_json(f.read())])
     recipes = mix_recipes(config)

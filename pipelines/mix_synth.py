@@ -100,7 +100,8 @@ def synth_document(
         "script": None,
         "content_hash": record["content_hash"],
         "n_chars": record["n_chars"],
-        "n_tokens": None,
+        "n_tokens": record.get("n_tokens"),  # counted before the join by a local mix's profile pass
+        "text_bytes": record.get("text_bytes"),
         "meta": None,
         "quality": None,
         "dedup_cluster": None,
