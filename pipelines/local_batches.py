@@ -169,15 +169,18 @@ def _files(pattern: str) -> list[str]:
     return sorted(m.path for m in layout.matched_files(pattern))
 
 
-def merge_counts(out: str, parts: Sequence[str]) -> str:
-    """Sum the batches' counts into ``counts/curate.jsonl`` (written whole or not at all); the batch files go."""
-    names = [f"curate-{part}" for part in parts]
-    totals: dict[tuple[str, str, str], int] = {}
+def merge_counts(
+    out: str, stage: str, parts: Sequence[str], extra: Mapping[tuple[str, str, str], int] | None = None
+) -> str:
+    """Sum the parts' counts (``counts/<stage>-<part>.jsonl``) and ``extra`` into ``counts/<stage>.jsonl`` (written
+    whole or not at all); the part files go. Local curate batches and local mix slices end with it."""
+    names = [f"{stage}-{part}" for part in parts]
+    totals: dict[tuple[str, str, str], int] = dict(extra or {})
     for row in read_counts(out, names):
         key = (row["stage"], row["outcome"], row["reason"])
         totals[key] = totals.get(key, 0) + int(row["count"])
     text = "".join(count_line(kv) + "\n" for kv in sorted(totals.items()))
-    written = write_atomic(layout.counts_path(out, "curate"), text.encode("utf-8"))
+    written = write_atomic(layout.counts_path(out, stage), text.encode("utf-8"))
     FileSystems.delete([layout.counts_path(out, name) for name in names])
     return written
 
@@ -212,7 +215,7 @@ def run_curate(config: dict, beam_argv: Sequence[str], progress_s: float = 0.0) 
             index_files += _files(layout.pattern(f"{layout.dedup_index_prefix(out)}-{part}"))
             id_files += _files(layout.pattern(f"{layout.dedup_ids_prefix(out)}-{part}"))
             parts.append(part)
-    merge_counts(out, parts)
+    merge_counts(out, "curate", parts)
     if id_files:
         FileSystems.delete(id_files)
     if progress:

@@ -42,10 +42,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import StandardOptions
 
 from pipelines import layout
-from pipelines.atomic import write_atomic
-from pipelines.local_batches import COMPRESSED_WEIGHT, LOCAL_RUNNERS, part_name
-from pipelines.manifest import read_counts
-from pipelines.metrics import count_line
+from pipelines.local_batches import COMPRESSED_WEIGHT, LOCAL_RUNNERS, merge_counts, part_name
 from pipelines.mix import LOCAL, mix_recipes, synth_settings
 from pipelines.mix_synth import with_synth_weights
 from pipelines.mixing import (
@@ -128,18 +125,6 @@ def slice_config(config: Mapping[str, Any], k: int, n: int, **local: Any) -> dic
     return cfg
 
 
-def merge_counts(out: str, names: Sequence[str], extra: dict[tuple[str, str, str], int]) -> str:
-    """The slices' counts and ``extra`` summed into ``counts/mix.jsonl`` (written whole); the slice files go."""
-    totals = dict(extra)
-    for row in read_counts(out, names):
-        key = (row["stage"], row["outcome"], row["reason"])
-        totals[key] = totals.get(key, 0) + int(row["count"])
-    text = "".join(count_line(kv) + "\n" for kv in sorted(totals.items()))
-    written = write_atomic(layout.counts_path(out, "mix"), text.encode("utf-8"))
-    FileSystems.delete([layout.counts_path(out, name) for name in names])
-    return written
-
-
 def run_mix(
     build: Callable[[beam.Pipeline, dict], object], config: dict, beam_argv: Sequence[str], progress_s: float = 0.0
 ) -> dict[str, int]:
@@ -176,19 +161,19 @@ def run_mix(
         recipes = with_synth_weights(recipes, synth)
     spec = ShardSpec.from_config(config["mix"].get("shards"))
     plans = make_plans(profiles, recipes, spec)
-    stats, names = StatsFn().create_accumulator(), []
+    stats, parts = StatsFn().create_accumulator(), []
     for k in range(n):
         path = FileSystems.join(work, f"stats-{part_name(k)}.json")
         cfg = slice_config(config, k, n, synth_chars=chars, plans=plans, stats_path=path, **{"pass": "rows"})
         job(cfg, f"mix rows {k + 1}/{n}")
         stats = StatsFn().merge_accumulators([stats, _read_json(path)])
-        names.append(f"mix-{part_name(k)}")
+        parts.append(part_name(k))
     manifests = list(write_manifests(stats, plans, recipes, layout.shards_dir(out), spec))
     extra: dict[tuple[str, str, str], int] = {}
     for manifest in manifests:
         for key, value in manifest_counts(manifest):
             extra[key] = extra.get(key, 0) + value
-    merge_counts(out, names, extra)
+    merge_counts(out, "mix", parts, extra)
     FileSystems.delete([m.path for m in layout.matched_files(FileSystems.join(work, "*.json"))])
     if progress:
         progress.finish()
