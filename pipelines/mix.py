@@ -158,7 +158,7 @@ def build_mix(pipeline: beam.Pipeline, config: dict, use_annotations: bool = Tru
         share, seed = heldout_share(config)
         docs = docs | "DropHeldOut" >> beam.Filter(lambda d: not is_heldout(d["id"], share, seed))
     spec = ShardSpec.from_config(config["mix"].get("shards"))
-    if profiling:
+    if profiling:  # read_annotated counted the tokens where it read the text
         profiles = docs | "Profiles" >> StageProfiles(recipes)
         return profiles | "WriteProfiles" >> beam.Map(
             lambda p: write_atomic(local["profiles_path"], profiles_to_json(p))

@@ -88,29 +88,26 @@ def plan_slices(config: Mapping[str, Any], beam_argv: Sequence[str]) -> int:
 SLIM_ROW_BYTES = 1024  # what a document costs the profile pass without its text (ids, labels, counts), generously
 
 
-def profile_slices(config: Mapping[str, Any]) -> int:
-    """Slices of the profile pass: its documents cross the label join without their text (tokens are counted as
-    they are read), so one job holds ``SLIM_ROW_BYTES`` per document; usually one job for the whole corpus."""
-    batch_bytes = float(config["run"].get("local_batch_mb", 0) or 0) * 1e6
-    rows = 0
-    for pattern in _inputs(config):
-        for meta in layout.matched_files(pattern):
-            with open_raw(meta.path) as f:
-                rows += pq.ParquetFile(f).metadata.num_rows
-    return max(1, math.ceil(rows * SLIM_ROW_BYTES / batch_bytes)) if batch_bytes > 0 else 1
-
-
-def char_totals(config: Mapping[str, Any]) -> dict[str, int]:
-    """``{"curated": n, "synth": n}``: the ``n_chars`` columns summed, one file at a time."""
-    patterns = _inputs(config)
-    totals = {}
-    for kind, pattern in zip(("curated", "synth"), patterns, strict=False):
+def input_totals(config: Mapping[str, Any]) -> tuple[int, dict[str, int]]:
+    """(documents and synthetic records, ``{"curated": chars, "synth": chars}``): the ``n_chars`` columns summed,
+    one file at a time."""
+    rows, chars = 0, {}
+    for kind, pattern in zip(("curated", "synth"), _inputs(config), strict=False):
         total = 0
         for meta in layout.matched_files(pattern):
             with open_raw(meta.path) as f:
-                total += sum(v for v in pq.read_table(f, columns=["n_chars"]).column("n_chars").to_pylist() if v)
-        totals[kind] = total
-    return totals
+                column = pq.read_table(f, columns=["n_chars"]).column("n_chars")
+            rows += len(column)
+            total += sum(v for v in column.to_pylist() if v)
+        chars[kind] = total
+    return rows, chars
+
+
+def profile_slices(config: Mapping[str, Any], rows: int) -> int:
+    """Slices of the profile pass: its documents cross the label join without their text (tokens are counted as
+    they are read), so one job holds ``SLIM_ROW_BYTES`` per document; usually one job for the whole corpus."""
+    batch_bytes = float(config["run"].get("local_batch_mb", 0) or 0) * 1e6
+    return max(1, math.ceil(rows * SLIM_ROW_BYTES / batch_bytes)) if batch_bytes > 0 else 1
 
 
 def _read_json(path: str) -> Any:
@@ -137,7 +134,7 @@ def run_mix(
     out = config["run"]["output"]
     work = local_dir(out)
     progress = ProgressLog("mix", progress_s) if progress_s > 0 else None
-    chars = char_totals(config)
+    rows, chars = input_totals(config)
     log.info("mix: %d slices of the curated documents (%s characters)", n, chars)
     totals: dict[str, int] = {}
 
@@ -148,7 +145,7 @@ def run_mix(
                 totals[name] = totals.get(name, 0) + value
 
     profiles = ProfilesFn().create_accumulator()
-    m = profile_slices(config)
+    m = profile_slices(config, rows)
     for k in range(m):
         path = FileSystems.join(work, f"profiles-{part_name(k)}.json")
         job(slice_config(config, k, m, synth_chars=chars, profiles_path=path, **{"pass": "profile"}),

@@ -169,15 +169,13 @@ def profiles_from_json(data: bytes) -> dict[str, dict[str, Any]]:
 
 
 class StageProfiles(beam.PTransform):
-    """Documents -> one element: ``{recipe: {cell: profile}}`` summed over them (token counts filled in first)."""
+    """Documents with ``n_tokens`` -> one element: ``{recipe: {cell: profile}}`` summed over them."""
 
-    def __init__(self, recipes: Sequence[Recipe], shared: Shared | None = None) -> None:
+    def __init__(self, recipes: Sequence[Recipe]) -> None:
         super().__init__()
         self._recipes = tuple(recipes)
-        self._shared = shared or Shared()
 
-    def expand(self, docs: beam.PCollection) -> beam.PCollection:
-        counted = (docs | "Tokens" >> CountTokens(self._shared)).docs
+    def expand(self, counted: beam.PCollection) -> beam.PCollection:
         return (
             counted
             | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
@@ -390,12 +388,8 @@ class BuildStageShards(beam.PTransform):
         tokens = docs | "Tokens" >> CountTokens(shared)
         counted = tokens.docs
         if self._plans is None:
-            plans = (
-                counted
-                | "ProfileItems" >> beam.FlatMap(_profile_items, self._recipes)
-                | "SumProfiles" >> beam.CombineGlobally(ProfilesFn())
-                | "Plans" >> beam.Map(make_plans, self._recipes, self._spec)
-            )
+            profiles = counted | "Profiles" >> StageProfiles(self._recipes)
+            plans = profiles | "Plans" >> beam.Map(make_plans, self._recipes, self._spec)
         else:
             plans = docs.pipeline | "Plans" >> beam.Create([dict(self._plans)])
         instances = counted | "InstanceRows" >> beam.ParDo(

@@ -76,14 +76,19 @@ class NgramStats:
         lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
         self.prefix = np.concatenate(([0], np.cumsum(lengths)))
         self.total = int(self.prefix[-1])
+        self._n, self._keys = 1, self.ids  # the last size computed: sizes are asked for in ascending order
 
     def keys(self, n: int) -> np.ndarray:
         """Keys of every n-gram (``len(words) - n + 1`` of them; none when the text is shorter)."""
-        keys = self.ids
+        if n > len(self.ids):
+            return self.ids[:0]
+        if n < self._n:
+            self._n, self._keys = 1, self.ids
         with np.errstate(over="ignore"):
-            for m in range(1, min(n, len(self.ids) + 1)):
-                keys = keys[:-1] * self._P + self.ids[m:]
-        return keys if n <= len(self.ids) else keys[:0]
+            for m in range(self._n, n):
+                self._keys = self._keys[:-1] * self._P + self.ids[m:]
+        self._n = n
+        return self._keys
 
     def top_frac(self, n: int) -> float:
         """Characters in all occurrences of the most frequent n-gram over all word characters; 0 if none repeats.

@@ -118,18 +118,17 @@ def _clean_batch(texts: list[str]) -> list[str]:
     if not len(codes):
         return [""]
     noise = _noise_lut()[codes]
-    slot = np.searchsorted(_INTERNAL_CODES, codes)
-    candidate = _INTERNAL_CODES[np.minimum(slot, len(_INTERNAL_CODES) - 1)] == codes
+    slot = np.minimum(np.searchsorted(_INTERNAL_CODES, codes), len(_INTERNAL_CODES) - 1)
+    candidate = _INTERNAL_CODES[slot] == codes
     if candidate[1:-1].any():
+        ascii_form = _INTERNAL_AS[slot]
         word = ~noise  # NUL separators are noise
+        between = word[:-2] & word[2:]
+        beside = (word[:-2] | word[2:]) & (ascii_form[1:-1] == _APOSTROPHE)
         inner = np.zeros(len(codes), dtype=bool)
-        both = word[:-2] & word[2:]
-        either = word[:-2] | word[2:]
-        apostrophe = _INTERNAL_AS[slot[1:-1] % len(_INTERNAL_AS)] == _APOSTROPHE
-        inner[1:-1] = candidate[1:-1] & (both | (apostrophe & either))
+        inner[1:-1] = candidate[1:-1] & (between | beside)
         if inner.any():
-            codes = codes.copy()
-            codes[inner] = _INTERNAL_AS[slot[inner]]
+            codes = np.where(inner, ascii_form, codes)
             noise = noise & ~inner
     keep = ~noise
     keep[1:] |= noise[1:] & keep[:-1]  # first char of each noise run (its predecessor is kept iff it is no noise)

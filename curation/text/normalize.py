@@ -173,7 +173,7 @@ def normalize(text: str) -> Normalized:
     """
     repairs: dict[str, int] = {}
     if "\r" in text:
-        repairs["newlines"] = text.count("\r\n") + text.replace("\r\n", "").count("\r")
+        repairs["newlines"] = text.count("\r")  # a CRLF or a lone CR: one line end each
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     chars = set(text) if not text.isascii() else None
     if chars is not None and not chars.isdisjoint(_MOJIBAKE_LEADS):
