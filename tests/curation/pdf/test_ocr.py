@@ -202,11 +202,19 @@ class FakeChatCompletionsServer:
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                     action = fake.script.pop(0) if fake.script else ("ok", None)
+                released = False
+
+                def release() -> None:  # the request stops counting before its answer is sent: once the client
+                    nonlocal released  # has it, it may send the next one before this thread gets here again
+                    if not released:
+                        released = True
+                        with fake.lock:
+                            fake.in_flight -= 1
+
                 try:
-                    fake.respond(self, body, action)
+                    fake.respond(self, body, action, release)
                 finally:
-                    with fake.lock:
-                        fake.in_flight -= 1
+                    release()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -215,7 +223,7 @@ class FakeChatCompletionsServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def respond(self, handler, body, action):
+    def respond(self, handler, body, action, release):
         time.sleep(self.delay)
         url = body["messages"][0]["content"][0]["image_url"]["url"]
         for prefix, status in self.fail_for.items():
@@ -241,6 +249,7 @@ class FakeChatCompletionsServer:
                  "usage": {"prompt_tokens": 1000, "completion_tokens": 20, "total_tokens": 1020}}
             ).encode()  # fmt: skip
             handler.send_response(200)
+        release()
         handler.send_header("Content-Type", "application/json")
         handler.send_header("Content-Length", str(len(payload)))
         handler.end_headers()
