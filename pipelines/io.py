@@ -17,14 +17,16 @@ from pipelines.read_lines import (
     ParseTextFileFn,
     PlanLineRangesFn,
     ReadLinesFn,
+    SpreadToSlots,
     match_files,
     relative_key,
+    window_slots,
 )
 from pipelines.read_parquet import ParquetRowFn, PlanRowGroupsFn, ReadRowGroupFn
 from schemas import validate_record
 
 GLOB_CHARS = "*?["
-UNITS = "_units"  # a source key set only by a local batch: {pattern index: {path: [[start, end], ...]}}
+UNITS = "_units"  # a source key set only by a local batch: {pattern index: {path: [[start, end, slot], ...]}}
 
 
 def static_prefix(pattern: str) -> str:
@@ -75,10 +77,12 @@ class ReadSources(beam.PTransform):
         }
 
 
-def _two_steps(pcoll, label: str, plan: beam.DoFn, read: beam.DoFn):
-    """Plan units of work per file (ranges, row groups), spread them over workers, read them; both may reject."""
+def _two_steps(pcoll, label: str, plan: beam.DoFn, read: beam.DoFn, slots: Mapping[tuple[str, int], int] | None = None):
+    """Plan units of work per file (ranges, row groups), spread them over workers (by their planned ``slots`` where
+    a local batch set them, else at random), read them; both may reject."""
     planned = pcoll | f"Plan {label}" >> beam.ParDo(plan).with_outputs("rejections", main="units")
-    units = planned.units | f"SpreadUnits {label}" >> beam.Reshuffle()
+    spread = SpreadToSlots(slots) if slots else beam.Reshuffle()
+    units = planned.units | f"SpreadUnits {label}" >> spread
     read = units | f"Read {label}" >> beam.ParDo(read).with_outputs("rejections", main="records")
     return read.records, (planned.rejections, read.rejections)
 
@@ -89,7 +93,7 @@ def _records(files, src: Mapping[str, Any], prefix: str, label: str, windows=Non
         return files, ParseTextFileFn(src, prefix), ()
     if src["type"] == "jsonl":
         plan = PlanLineRangesFn(src, prefix, windows)
-        lines, rejected = _two_steps(files, label, plan, ReadLinesFn(src, prefix))
+        lines, rejected = _two_steps(files, label, plan, ReadLinesFn(src, prefix), window_slots(windows))
         return lines, ParseJsonLineFn(src, prefix), rejected
     rows, rejected = _two_steps(files, label, PlanRowGroupsFn(src, prefix), ReadRowGroupFn(src, prefix))
     return rows, ParquetRowFn(src, prefix), rejected

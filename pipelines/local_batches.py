@@ -46,7 +46,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
 from apache_beam.pvalue import AsSingleton
 
-from curation.sources import compression_of
+from curation.sources import compression_of, plan_ranges
 from pipelines import layout
 from pipelines.atomic import write_atomic
 from pipelines.curate_steps import EARLIER_BATCH
@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 PART = "_part"  # run key set on a batch's config: the name its outputs carry (b00003)
 PREVIOUS_IDS = "_previous_ids"  # run key set on a batch's config: id files of the earlier batches
+WORKERS = "_workers"  # run key set on the batches' config: the local runner's worker count (slots of the units)
 LOCAL_RUNNERS = ("FnApiRunner", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner")
 UNITS_PER_WORKER = 4  # line ranges per worker in a batch, so that every worker gets a share of the reading
 MIN_UNIT_BYTES = 4 << 20
@@ -91,23 +92,28 @@ def plan_units(config: Mapping[str, Any]) -> list[WorkUnit]:
                 path, size = meta.path, int(meta.size_in_bytes)
                 compressed = compression_of(path) is not None
                 if src["type"] == "jsonl" and not compressed and split > 0 and size > split:
-                    for start in range(0, size, split):
-                        end = None if start + split >= size else start + split
-                        units.append(WorkUnit(si, pi, path, start, end, (end or size) - start))
+                    for rng in plan_ranges(path, size, False, split):  # the reader's own grid (PlanLineRangesFn)
+                        units.append(WorkUnit(si, pi, path, rng.start, rng.end, (rng.end or size) - rng.start))
                 else:
                     units.append(WorkUnit(si, pi, path, 0, None, size * (COMPRESSED_WEIGHT if compressed else 1)))
     return units
 
 
 def pack(units: Sequence[WorkUnit], batch_bytes: int) -> list[list[WorkUnit]]:
-    """Consecutive units into batches of at most ``batch_bytes`` (a unit heavier than that is a batch alone)."""
+    """Consecutive units into batches of at most ``batch_bytes`` (a unit heavier than that is a batch alone), of
+    about equal weight: each batch aims at what is left divided by the batches still needed, so 128 MB under a
+    128 MB limit that did not fit one batch is two of 64 MB, not 113 + 15 (a last batch of one range, read by one
+    worker while the other idled)."""
     batches: list[list[WorkUnit]] = []
     current: list[WorkUnit] = []
     weight = 0
+    left = sum(u.weight for u in units)
+    target = _target(left, batch_bytes)
     for unit in units:
-        if current and weight + unit.weight > batch_bytes:
+        if current and (weight + unit.weight > batch_bytes or weight + unit.weight / 2 > target):
             batches.append(current)
-            current, weight = [], 0
+            left -= weight
+            current, weight, target = [], 0, _target(left, batch_bytes)
         current.append(unit)
         weight += unit.weight
     if current:
@@ -115,20 +121,45 @@ def pack(units: Sequence[WorkUnit], batch_bytes: int) -> list[list[WorkUnit]]:
     return batches
 
 
+def _target(left: int, batch_bytes: int) -> float:
+    return left / max(1, -(-left // max(batch_bytes, 1)))
+
+
 def part_name(k: int) -> str:
     return f"b{k:05d}"
 
 
+def balance(weights: Sequence[int], slots: int) -> list[int]:
+    """The slot of each weight: heaviest first onto the least loaded slot (LPT), so every worker reads about as much.
+
+    The local runner hands each worker one fixed share of a stage's input (no work stealing); shares made by key
+    order alone gave one worker 37 CPU-s and the other 12 in a batch of 16 MB and 1 MB ranges."""
+    load = [0] * max(slots, 1)
+    out = [0] * len(weights)
+    for i in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
+        slot = min(range(len(load)), key=lambda j: (load[j], j))
+        out[i] = slot
+        load[slot] += weights[i]
+    return out
+
+
 def batch_config(
-    config: Mapping[str, Any], units: Sequence[WorkUnit], k: int, index_files: Sequence[str], id_files: Sequence[str]
+    config: Mapping[str, Any],
+    units: Sequence[WorkUnit],
+    k: int,
+    index_files: Sequence[str],
+    id_files: Sequence[str],
+    workers: int = 1,
 ) -> dict:
-    """The run config of batch ``k``: sources restricted to its units, the earlier batches' indexes and ids."""
+    """The run config of batch ``k``: sources restricted to its units (each with the worker slot that reads it,
+    balanced per pattern: each pattern is read by a stage of its own), the earlier batches' indexes and ids."""
     cfg = copy.deepcopy(dict(config))
     for si, src in enumerate(cfg["sources"]):
         windows: dict[int, dict[str, list[list[int | None]]]] = {}
-        for unit in units:
-            if unit.source == si:
-                windows.setdefault(unit.pattern, {}).setdefault(unit.path, []).append([unit.start, unit.end])
+        for pi in sorted({u.pattern for u in units if u.source == si}):
+            mine = [u for u in units if u.source == si and u.pattern == pi]
+            for unit, slot in zip(mine, balance([u.weight for u in mine], workers), strict=True):
+                windows.setdefault(pi, {}).setdefault(unit.path, []).append([unit.start, unit.end, slot])
         src[UNITS] = windows
     dedup = cfg["dedup"]
     previous = dedup.get("previous") or []
@@ -161,6 +192,7 @@ def plan_batches(config: Mapping[str, Any], beam_argv: Sequence[str]) -> tuple[d
         return None
     workers = options.view_as(DirectOptions).direct_num_workers or 1
     cfg = with_unit_bytes(config, int(batch_mb * 1e6), workers)
+    cfg["run"][WORKERS] = workers
     batches = pack(plan_units(cfg), int(batch_mb * 1e6))
     return (cfg, batches) if len(batches) > 1 else None
 
@@ -205,7 +237,7 @@ def run_curate(config: dict, beam_argv: Sequence[str], progress_s: float = 0.0) 
     log.info("curate: %.0f MB of input in %d local batches of <= %s MB", mb, len(batches), limit)
     with _decontam_index(run_config) as run_config:
         for k, units in enumerate(batches):
-            cfg = batch_config(run_config, units, k, index_files, id_files)
+            cfg = batch_config(run_config, units, k, index_files, id_files, run_config["run"][WORKERS])
             part = cfg["run"][PART]
             log.info("curate: batch %d/%d (%s, %d inputs, %.0f MB)", k + 1, len(batches), part, len(units),
                      sum(u.weight for u in units) / 1e6)  # fmt: skip

@@ -34,7 +34,7 @@ REJECT = "rejections"
 ENCODING_SCAN_BYTES = 16 << 20  # how much of a JSONL file decides its encoding when a line is not UTF-8
 PROGRESS_BYTES = 4 << 20  # how often (in stored bytes) a reader reports its progress
 SPLIT_BYTES = 64 << 20  # uncompressed JSONL files larger than this are read in ranges by several workers
-Window = tuple[int, int | None]  # [start, end) of a file that one local batch reads (pipelines.local_batches)
+Window = tuple[int | None, ...]  # [start, end) a local batch reads, and its worker slot (pipelines.local_batches)
 
 
 def match_files(pbegin, label: str, pattern: str, paths: Sequence[str] | None = None):
@@ -74,7 +74,7 @@ class PlanLineRangesFn(beam.DoFn):
         self.name = source["name"]
         self.prefix = prefix
         self.split_bytes = int(source.get("split_bytes", SPLIT_BYTES))
-        self.windows = {path: [tuple(w) for w in ws] for path, ws in (windows or {}).items()}
+        self.windows = {path: [tuple(w[:2]) for w in ws] for path, ws in (windows or {}).items()}
 
     def _in_window(self, path: str, start: int) -> bool:
         """Whether this job owns the range starting at ``start`` (a local batch reads only its windows)."""
@@ -104,6 +104,30 @@ class PlanLineRangesFn(beam.DoFn):
         for rng in plan_ranges(path, size, whole, self.split_bytes):
             if self._in_window(path, rng.start):
                 yield rng, encoding
+
+
+def window_slots(windows: Mapping[str, Sequence[Window]] | None) -> dict[tuple[str, int], int]:
+    """(path, range start) -> worker slot, for windows that carry one (``[start, end, slot]``, set by a local batch
+    whose windows are the reader's own ranges); empty when none does."""
+    return {(path, int(w[0] or 0)): int(w[2]) for path, ws in (windows or {}).items() for w in ws if len(w) > 2}
+
+
+class SpreadToSlots(beam.PTransform):
+    """(LineRange, encoding) units grouped by the worker slot planned for them, instead of ``Reshuffle``'s random keys:
+    the local runner gives each worker the units of one slot. A unit without a slot goes to slot 0."""
+
+    def __init__(self, slots: Mapping[tuple[str, int], int]):
+        super().__init__()
+        self.slots = dict(slots)
+
+    def expand(self, units):
+        slots = self.slots
+        return (
+            units
+            | "KeyBySlot" >> beam.Map(lambda unit: (slots.get((unit[0].path, unit[0].start), 0), unit))
+            | "GroupBySlot" >> beam.GroupByKey()
+            | "Units" >> beam.FlatMap(lambda kv: kv[1])
+        )
 
 
 class ReadLinesFn(beam.DoFn):

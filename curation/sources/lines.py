@@ -48,11 +48,13 @@ class LineRange:
 
 
 def plan_ranges(path: str, size: int, whole: bool, split_bytes: int) -> list[LineRange]:
-    """One range for a small, compressed or BOM-encoded file (``whole``); else ranges of ``split_bytes``."""
+    """One range for a small, compressed or BOM-encoded file (``whole``); else the fewest ranges of at most
+    ``split_bytes``, all of one size (a 17 MB file in 16 MB ranges is two of 8.5 MB, not 16 + 1: ranges of one size
+    spread evenly over the workers)."""
     if whole or size <= split_bytes or split_bytes <= 0:
         return [LineRange(path)]
-    starts = range(0, size, split_bytes)
-    return [LineRange(path, s, None if s + split_bytes >= size else s + split_bytes) for s in starts]
+    n = -(-size // split_bytes)
+    return [LineRange(path, size * k // n, None if k == n - 1 else size * (k + 1) // n) for k in range(n)]
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,10 @@ import yaml
 
 from curation.dedup.minhash import jaccard
 from curation.dedup.shingles import shingles
+from curation.sources import plan_ranges
 from pipelines import curate
 from pipelines.config import load_config
-from pipelines.local_batches import WorkUnit, batch_config, pack, plan_units, with_unit_bytes
+from pipelines.local_batches import WorkUnit, balance, batch_config, pack, plan_units, with_unit_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 TEXT = ROOT / "data" / "sample" / "text"
@@ -86,6 +87,14 @@ def both_ways(tmp_path_factory):
     return runs
 
 
+def test_units_are_balanced_over_worker_slots_heaviest_first():
+    weights = [16, 1, 16, 1, 16, 1, 9]
+    slots = balance(weights, 2)
+    assert slots == [0, 1, 1, 1, 0, 1, 1]  # 16 16 16 9 1 1 1 onto the lighter slot each time: 32 vs 28
+    assert balance(weights, 1) == [0] * 7 and balance([], 3) == []
+    assert sorted(set(balance([5, 5, 5], 4))) == [0, 1, 2]  # more slots than units: one unit each
+
+
 def test_the_plan_cuts_big_files_on_the_reader_grid_and_packs_batches(tmp_path):
     corpus = _corpus(tmp_path / "corpus")
     config = load_config(None, [])
@@ -95,7 +104,9 @@ def test_the_plan_cuts_big_files_on_the_reader_grid_and_packs_batches(tmp_path):
     for unit in units:
         by_file.setdefault(Path(unit.path).name, []).append(unit)
     lic = by_file["licenses.jsonl"]
-    assert [(u.start, u.end) for u in lic] == [(0, SPLIT), (SPLIT, None)]  # the reader's own range grid
+    size = (corpus / "licenses.jsonl").stat().st_size
+    grid = [(r.start, r.end) for r in plan_ranges(str(corpus / "licenses.jsonl"), size, False, SPLIT)]
+    assert [(u.start, u.end) for u in lic] == grid and len(grid) == 2  # the reader's own range grid
     assert sum(u.weight for u in lic) == (corpus / "licenses.jsonl").stat().st_size
     assert len(by_file["short.jsonl"]) == 1
     batches = pack(units, int(BATCH_MB * 1e6))
@@ -106,6 +117,10 @@ def test_the_plan_cuts_big_files_on_the_reader_grid_and_packs_batches(tmp_path):
     assert cfg["dedup"]["index_lookup"] == "keys" and cfg["run"]["_part"] == "b00001"
     windows = cfg["sources"][0]["_units"][0]
     assert sum(len(w) for w in windows.values()) == len(batches[1])
+    assert {w[2] for ws in windows.values() for w in ws} == {0}  # one worker: one slot
+    two = batch_config(config, batches[1], 1, [], [], workers=2)["sources"][0]["_units"][0]
+    loads = [sum(u.weight for u in batches[1] if [u.start, u.end, slot] in two[u.path]) for slot in (0, 1)]
+    assert min(loads) > 0 and max(loads) - min(loads) <= max(u.weight for u in batches[1])  # LPT's bound
     assert "_units" not in config["sources"][0]  # the run's own config is left alone
 
 

@@ -85,7 +85,8 @@ def test_plan_ranges():
     assert plan_ranges("p", 100, False, 100) == [LineRange("p")]
     assert plan_ranges("p", 10_000, False, 0) == [LineRange("p")]
     assert plan_ranges("p", 0, False, 100) == [LineRange("p")]
-    assert plan_ranges("p", 250, False, 100) == [LineRange("p", 0, 100), LineRange("p", 100, 200), LineRange("p", 200)]
+    assert plan_ranges("p", 250, False, 100) == [LineRange("p", 0, 83), LineRange("p", 83, 166), LineRange("p", 166)]
+    assert plan_ranges("p", 201, False, 100) == [LineRange("p", 0, 67), LineRange("p", 67, 134), LineRange("p", 134)]
     assert plan_ranges("p", 200, False, 100) == [LineRange("p", 0, 100), LineRange("p", 100)]
 
 
