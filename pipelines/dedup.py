@@ -688,17 +688,20 @@ def _sign_failed(_owner, doc: dict, err: BaseException):
 
 class _SignBatch(beam.DoFn):
     """A batch of documents -> ``(band key, node)`` per band; node features for verification and signatures for
-    the index on tagged outputs. The hasher and signer are built once per worker."""
+    the index on tagged outputs. The signer's permutations are drawn once, where the graph is built, and travel
+    with the DoFn: a worker then never imports datasketch (and the scipy it loads: ~0.35 CPU-s per worker and local
+    batch); the hasher is built once per worker."""
 
     def __init__(self, settings: DedupSettings):
+        from curation.dedup.minhash import MinHashSigner
+
         self.settings = settings
+        self.signer = MinHashSigner(settings.minhash)
 
     def setup(self):
-        from curation.dedup.minhash import MinHashSigner
         from curation.dedup.shingle_hash import ShingleHasher
 
         self.hasher = ShingleHasher(self.settings.shingles)
-        self.signer = MinHashSigner(self.settings.minhash)
         self.ranks = source_ranks(self.settings.source_order)
 
     @per_batch("dedup", on_error=_sign_failed)

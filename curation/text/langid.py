@@ -35,6 +35,7 @@ from curation.text.languages import (
     label_targets,
 )
 from curation.text.scripts import dominant_script, han_variant
+from curation.text.table_cache import cached_arrays
 
 __all__ = [
     "ALTERNATE_SCRIPTS",
@@ -83,7 +84,11 @@ def load_label_table() -> dict[str, tuple[str, str]]:
 @cache
 def _noise_lut() -> np.ndarray:
     """Boolean table over all code points: True for noise (Unicode categories N, P, S, C, Z: digits, punctuation,
-    symbols, controls, separators); letters and combining marks are words. Built on first use (~0.5 s)."""
+    symbols, controls, separators); letters and combining marks are words. Built once per machine (~0.15 s)."""
+    return cached_arrays("lid-noise", [__file__], lambda: {"lut": _build_noise_lut()})["lut"]
+
+
+def _build_noise_lut() -> np.ndarray:
     return np.fromiter(
         (unicodedata.category(chr(cp))[0] in "NPSCZ" for cp in range(sys.maxunicode + 1)),
         dtype=bool,

@@ -21,6 +21,8 @@ Pure Python + numpy over a :class:`curation.text.langid.LanguageIdentifier` buil
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -31,8 +33,10 @@ from typing import Any
 import numpy as np
 
 from curation.text import languages as registry
+from curation.text import scripts as scripts_module
 from curation.text.langid import MAX_CHARS, LanguageIdentifier, load_label_table, prepare_texts
 from curation.text.scripts import TRACKED_SCRIPTS, char_script, han_variant
+from curation.text.table_cache import cached_arrays
 
 UNDETERMINED = "und_Zyyy"
 
@@ -128,7 +132,14 @@ def _iso(code: str) -> str:
 
 @cache
 def _script_table() -> tuple[np.ndarray, tuple[str, ...]]:
-    """Code point -> script id (0 = not a tracked letter), from ``curation.text.scripts.char_script``; ~0.5 s once."""
+    """Code point -> script id (0 = not a tracked letter), from ``curation.text.scripts.char_script``; built once per
+    machine (~0.1 s)."""
+    sources = [scripts_module.__file__ or "", *_fonttools_scripts()]
+    table = cached_arrays("lid-scripts", sources, _build_script_table)
+    return table["lut"], tuple(str(name) for name in table["names"])
+
+
+def _build_script_table() -> dict[str, np.ndarray]:
     lut = np.zeros(0x110000, dtype=np.uint8)
     names: dict[str, int] = {}
     letter_script = char_script.__wrapped__  # the uncached function: 200k one-off look-ups would flush its cache
@@ -136,7 +147,16 @@ def _script_table() -> tuple[np.ndarray, tuple[str, ...]]:
         script = letter_script(chr(cp))
         if script is not None:
             lut[cp] = names.setdefault(script, len(names) + 1)
-    return lut, ("", *names)
+    return {"lut": lut, "names": np.array(["", *names])}
+
+
+def _fonttools_scripts() -> list[str]:
+    """fontTools' Scripts.txt table (``char_script`` falls back on it), found without importing fontTools."""
+    spec = importlib.util.find_spec("fontTools")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    path = os.path.join(next(iter(spec.submodule_search_locations)), "unicodedata", "Scripts.py")
+    return [path] if os.path.exists(path) else []
 
 
 def batch_script_counts(texts: Sequence[str]) -> list[Counter[str]]:
@@ -206,7 +226,11 @@ def _han_charset(ch: str) -> int:
 
 @cache
 def _han_table() -> np.ndarray:
-    """BMP code point -> ``_han_charset`` (both charsets are BMP-only); ~30 ms once."""
+    """BMP code point -> ``_han_charset`` (both charsets are BMP-only); built once per machine (~40 ms)."""
+    return cached_arrays("lid-han", [__file__], lambda: {"lut": _build_han_table()})["lut"]
+
+
+def _build_han_table() -> np.ndarray:
     lut = np.zeros(0x10000, dtype=np.uint8)
     for cp in (*range(0x3400, 0xA000), *range(0xF900, 0xFB00)):
         lut[cp] = _han_charset(chr(cp))
