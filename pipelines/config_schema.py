@@ -160,12 +160,13 @@ OCR_KEYS = {
                "max_tokens", "dpi", "backoff"),
     "none": (),
 }  # fmt: skip
-SOURCE_TYPES = ("pdf", "jsonl", "parquet", "text")
+SOURCE_TYPES = ("pdf", "jsonl", "parquet", "text", "code")
 SOURCE_KEYS = {  # keys each source type reads (pipelines/io.py, read_*.py), beyond name, type, paths, allow_empty
     "pdf": ("languages",),
     "jsonl": ("text_field", "id_field", "detect_encoding", "split_bytes", "max_line_bytes"),
     "parquet": ("text_field", "id_field"),
     "text": ("max_bytes", "detect_encoding"),
+    "code": ("max_bytes", "detect_encoding", "shingles"),
 }
 
 
@@ -195,6 +196,11 @@ def rules() -> dict[str, Check]:
     }  # fmt: skip
     sampling = {"n": POS_INT, "temperature": NONNEG, "top_p": OPEN_SHARE, "max_tokens": POS_INT, "stop": listing(),
                 "stop[]": STR}  # fmt: skip
+    shingles = {"word_ngram": POS_INT, "char_ngram": POS_INT, "casefold": BOOL, "digits": BOOL, "punctuation": BOOL,
+                "whitespace": BOOL}  # fmt: skip
+    code_filters = {"max_line_length": POS_INT, "max_mean_line_length": POSITIVE, "min_alphanumeric_fraction": SHARE,
+                    "max_encoded_fraction": SHARE, "max_encoded_run": POS_INT, "max_data_chars": POS_INT,
+                    "min_chars": NONNEG_INT, "generated_head_lines": NONNEG_INT}  # fmt: skip
     proxy = {key: POS_INT for key in ("d_model", "n_layers", "n_heads", "context", "batch_size", "steps")}
     proxy |= {"lr": POSITIVE, "torch_threads": POS_INT}
     balance = {"method": one_of(*BALANCE_METHODS), "weights.*": NONNEG, "temperature": POSITIVE,
@@ -218,6 +224,7 @@ def rules() -> dict[str, Check]:
         "sources[].languages[]": LANG, "sources[].text_field": STR, "sources[].id_field": STR,
         "sources[].detect_encoding": BOOL, "sources[].max_bytes": POS_INT, "sources[].allow_empty": BOOL,
         "sources[].split_bytes": POS_INT, "sources[].max_line_bytes": POS_INT,
+        **_prefixed("sources[].shingles", shingles),
         "extract.pdf_max_pages": POS_INT, "extract.pdf_max_bytes": POS_INT, "extract.pdf_pages_per_document": POS_INT,
         "extract.pdf_timeout_s": SECONDS, "extract.pdf_max_memory_mb": NONNEG_INT,
         "extract.ocr.backend": one_of(*OCR_BACKENDS), "extract.ocr.dpi": POS_INT,
@@ -227,6 +234,9 @@ def rules() -> dict[str, Check]:
         "extract.ocr.max_concurrency": POS_INT, "extract.ocr.max_retries": NONNEG_INT, "extract.ocr.prompt": STR,
         "extract.ocr.max_tokens": POS_INT, "extract.ocr.backoff": NONNEG,
         "normalize.max_chars": POS_INT, "normalize.max_junk_ratio": SHARE,
+        "code.redact": BOOL, "code.keep_unknown_language": BOOL, **_prefixed("code.filters", code_filters),
+        "code.filters.languages": MAPPING, "code.filters.languages.*": MAPPING,
+        **_prefixed("code.filters.languages.*", code_filters),
         "langid.model": STR, "langid.label_format": one_of("auto", "code", "code_script"), "langid.batch_size": POS_INT,
         "langid.top_k": POS_INT, "langid.script_prior": BOOL, "langid.script_prior.enabled": BOOL,
         "langid.script_prior.min_share": SHARE, "langid.short_text": BOOL, "langid.short_text.enabled": BOOL,
@@ -238,7 +248,7 @@ def rules() -> dict[str, Check]:
         "langid.paragraph_vote.mixed_share": SHARE, "langid.min_score": SHARE, "langid.min_score_per_lang.*": SHARE,
         "langid.languages": listing(), "langid.languages[]": LANG_TAG,
         "dedup.exact": BOOL, "dedup.near": BOOL, "dedup.keep": one_of(*POLICIES), "dedup.source_priority": listing(),
-        "dedup.source_priority[]": STR, "dedup.shingles.word_ngram": POS_INT, "dedup.shingles.char_ngram": POS_INT,
+        "dedup.source_priority[]": STR, **_prefixed("dedup.shingles", shingles),
         "dedup.minhash.num_perm": POS_INT, "dedup.minhash.bands": POS_INT, "dedup.minhash.rows": POS_INT,
         "dedup.minhash.seed": INT,
         "dedup.verify_jaccard": nullable(number(0, 1, lo_open=True, need="a Jaccard threshold in (0, 1]")),

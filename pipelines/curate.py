@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import apache_beam as beam
 
 from pipelines import layout
+from pipelines.code_steps import CodeCurationFn
 from pipelines.curate_steps import LangIdFn, NormalizeFn, QualityFilterFn, keep_first_id
 from pipelines.decontam import CONTAMINATED, Decontaminate, contaminated_rejection
 from pipelines.dedup import DUPLICATES, INDEX, KEPT, REJECTED, Dedup
@@ -28,6 +29,14 @@ log = logging.getLogger(__name__)
 def _split(pcoll, label: str, fn: beam.DoFn):
     result = pcoll | label >> beam.ParDo(fn).with_outputs("rejections", main="docs")
     return result.docs, result.rejections
+
+
+def _code_counts(doc: dict):
+    """Kept source files by programming language and licence (the report's code section)."""
+    meta = doc.get("meta") or {}
+    if meta.get("code_language"):
+        yield ("code", "code_language", meta["code_language"]), 1
+        yield ("code", "code_license", meta.get("license") or "none found"), 1
 
 
 def _page_methods(doc: dict):
@@ -51,13 +60,22 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
         "rejections", main="docs"
     )
     rejected.append(normalized.rejections)
-    batched = normalized.docs | "BatchForLid" >> beam.BatchElements(
+    prose, code = normalized.docs, None
+    code_sources = frozenset(src["name"] for src in config["sources"] if src["type"] == "code")
+    if code_sources:  # source files take the code branch (pipelines/code_steps.py), not LID and the prose filters
+        split = normalized.docs | "SplitCode" >> beam.Partition(lambda d, _: int(d["source"] in code_sources), 2)
+        prose, code = split[0], split[1]
+        code, rej = _split(code, "Code", CodeCurationFn(config.get("code")))
+        rejected.append(rej)
+    batched = prose | "BatchForLid" >> beam.BatchElements(
         min_batch_size=16, max_batch_size=int(config["langid"].get("batch_size", 256))
     )
     docs, rej = _split(batched, "LangId", LangIdFn(config["langid"]))
     rejected.append(rej)
     docs, rej = _split(docs, "QualityFilters", QualityFilterFn(config["filters"]))
     rejected.append(rej)
+    if code is not None:
+        docs = (docs, code) | "WithCode" >> beam.Flatten()
     # Ids are made unique among the documents the filters keep: the text crosses this shuffle only for them (on
     # web-like input a small share), not for every record read.
     keyed = [docs | "KeyById" >> beam.Map(lambda d: (d["id"], d))]
@@ -79,7 +97,7 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
         rejected.append(dec[CONTAMINATED] | "ContaminatedToRejections" >> beam.MapTuple(contaminated_rejection))
 
     dedup_cfg = config["dedup"]
-    dedup = docs | "Dedup" >> Dedup.from_config(dedup_cfg, [src["name"] for src in config["sources"]])
+    dedup = docs | "Dedup" >> Dedup.from_config(dedup_cfg, config["sources"])
     docs, dups = dedup[KEPT], dedup[DUPLICATES]
     rejected.append(dedup[REJECTED])
     if dedup_cfg.get("write_index", True):  # what a later incremental run dedups against
@@ -105,6 +123,7 @@ def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PColle
             lambda d: ("dedup", "cluster_size", size_bin(d["dedup_cluster_size"])),
         ),
         tally(docs, "CountSources", lambda d: ("curate", "kept_source", d["source"])),
+        docs | "CountCode" >> beam.FlatMap(_code_counts),
         docs | "CountChars" >> beam.Map(lambda d: (("curate", "chars", ""), d["n_chars"])),
         read["docs"] | "CountPdfPages" >> beam.FlatMap(_page_methods),
     )

@@ -118,6 +118,7 @@ class DedupSettings:
     previous: tuple[str, ...] = ()
     index_lookup: str = "join"  # join: every earlier index row joins by key; keys: only rows sharing a key are read
     components: str = "star_rounds"  # star_rounds: distributed, any size; one_worker: union-find of a bounded job
+    source_shingles: tuple[tuple[str, ShingleConfig], ...] = ()  # sources whose documents are shingled otherwise
 
     def __post_init__(self) -> None:
         if self.components not in (STAR_ROUNDS, ONE_WORKER):
@@ -139,16 +140,17 @@ class DedupSettings:
         return 1 if self.verify_jaccard is None else self.verify_centres
 
     @classmethod
-    def from_config(cls, cfg: Mapping[str, Any], sources: Sequence[str] = ()) -> DedupSettings:
-        """From ``config["dedup"]``; ``sources`` (the run's source names in config order) is the default
-        ``source_priority`` of the ``earliest`` policy."""
+    def from_config(cls, cfg: Mapping[str, Any], sources: Sequence[str | Mapping[str, Any]] = ()) -> DedupSettings:
+        """From ``config["dedup"]``; ``sources`` (the run's sources, or their names, in config order) give the default
+        ``source_priority`` of the ``earliest`` policy and each source's own shingling (``source_shingles``)."""
         previous = cfg.get("previous") or ()
         verify = cfg.get("verify_jaccard", 0.8)
+        names = [src if isinstance(src, str) else src["name"] for src in sources]
         return cls(
             exact=bool(cfg.get("exact", True)),
             near=bool(cfg.get("near", True)),
             keep=str(cfg.get("keep", "longest")),
-            source_order=tuple(cfg.get("source_priority") or sources),
+            source_order=tuple(cfg.get("source_priority") or names),
             shingles=ShingleConfig.from_mapping(cfg.get("shingles")),
             minhash=MinHashParams.from_mapping(cfg.get("minhash")),
             max_rounds=int(cfg.get("max_rounds", 20)),
@@ -160,13 +162,33 @@ class DedupSettings:
             previous=(previous,) if isinstance(previous, str) else tuple(previous),
             index_lookup=str(cfg.get("index_lookup", JOIN)),
             components=str(cfg.get("components", STAR_ROUNDS)),
+            source_shingles=source_shingles(cfg.get("shingles"), sources),
         )
 
     def signature_params(self) -> str:
         """What a stored signature depends on; an index is only usable by a run with the same string."""
         from curation.dedup.minhash import MinHashSigner
 
-        return f"{MinHashSigner(self.minhash).describe()};{self.shingles.describe()};{HASH_VERSION}"
+        own = "".join(f";{name}:{config.describe()}" for name, config in self.source_shingles)
+        return f"{MinHashSigner(self.minhash).describe()};{self.shingles.describe()}{own};{HASH_VERSION}"
+
+
+CODE_SHINGLES = {"casefold": False, "digits": False}  # identifiers are case-sensitive, numbers mean something in code
+
+
+def source_shingles(
+    shingles: Mapping[str, Any] | None, sources: Sequence[str | Mapping[str, Any]]
+) -> tuple[tuple[str, ShingleConfig], ...]:
+    """(source name, shingle config) of each source shingled unlike ``dedup.shingles``: a source's own ``shingles``
+    over them, and for ``code`` sources tokens kept as written (no case or digit folding) by default."""
+    out = []
+    for src in sources:
+        if isinstance(src, str) or (src.get("shingles") is None and src.get("type") != "code"):
+            continue
+        code = CODE_SHINGLES if src.get("type") == "code" else {}
+        merged = {**(shingles or {}), **code, **(src.get("shingles") or {})}
+        out.append((src["name"], ShingleConfig.from_mapping(merged)))
+    return tuple(out)
 
 
 def doc_weight(doc: Mapping[str, Any]) -> int:
@@ -702,12 +724,23 @@ class _SignBatch(beam.DoFn):
         from curation.dedup.shingle_hash import ShingleHasher
 
         self.hasher = ShingleHasher(self.settings.shingles)
+        self.hashers = {name: ShingleHasher(config) for name, config in self.settings.source_shingles}
         self.ranks = source_ranks(self.settings.source_order)
 
     @per_batch("dedup", on_error=_sign_failed)
     def process(self, batch: list[dict]):
+        if not self.hashers:
+            yield from self._sign(batch, self.hasher)
+            return
+        by_source: dict[str | None, list[dict]] = {}
+        for doc in batch:  # documents of sources shingled their own way (code) are hashed with their hasher
+            by_source.setdefault(doc["source"] if doc["source"] in self.hashers else None, []).append(doc)
+        for name, docs in by_source.items():
+            yield from self._sign(docs, self.hasher if name is None else self.hashers[name])
+
+    def _sign(self, batch: list[dict], hasher):
         settings = self.settings
-        hashed: ShingleHashes = self.hasher.hash_batch([d["text"] for d in batch], [_script(d) for d in batch])
+        hashed: ShingleHashes = hasher.hash_batch([d["text"] for d in batch], [_script(d) for d in batch])
         signatures = self.signer.sign(hashed)
         counts = hashed.counts()
         verify = settings.verify_jaccard is not None
@@ -928,7 +961,7 @@ class Dedup(beam.PTransform):
             log.info("near dedup: %s", format_curve(self.settings.minhash))
 
     @classmethod
-    def from_config(cls, dedup_config: Mapping[str, Any], sources: Sequence[str] = ()) -> Dedup:
+    def from_config(cls, dedup_config: Mapping[str, Any], sources: Sequence[str | Mapping[str, Any]] = ()) -> Dedup:
         """Build from the run config's ``dedup`` section."""
         return cls(DedupSettings.from_config(dedup_config, sources))
 
@@ -994,7 +1027,7 @@ def build_dedup(pipeline: beam.Pipeline, config: dict, inputs: Iterable[str]) ->
     out = config["run"]["output"]
     reads = [pipeline | f"Read{i}" >> ReadRecords(p, DOCUMENT) for i, p in enumerate(inputs)]
     docs = reads | "FlattenInputs" >> beam.Flatten()
-    result = docs | "Dedup" >> Dedup.from_config(config["dedup"], [s["name"] for s in config["sources"]])
+    result = docs | "Dedup" >> Dedup.from_config(config["dedup"], config["sources"])
     result[KEPT] | "WriteKept" >> WriteRecords(layout.dedup_documents_prefix(out), DOCUMENT)
     result[DUPLICATES] | "WriteDuplicates" >> WriteRecords(layout.dedup_duplicates_prefix(out), DUPLICATE)
     rejections_prefix = FileSystems.join(layout.dedup_dir(out), "rejections")

@@ -89,7 +89,7 @@ def _two_steps(pcoll, label: str, plan: beam.DoFn, read: beam.DoFn, slots: Mappi
 
 def _records(files, src: Mapping[str, Any], prefix: str, label: str, windows=None):
     """Matched files of a text/jsonl/parquet source → (raw records, the DoFn parsing them, read Rejections)."""
-    if src["type"] == "text":
+    if src["type"] in ("text", "code"):  # one file, one document (a code file's relative path goes in its meta)
         return files, ParseTextFileFn(src, prefix), ()
     if src["type"] == "jsonl":
         plan = PlanLineRangesFn(src, prefix, windows)

@@ -39,8 +39,9 @@ LOCAL = "_local"  # mix key set on the config of a slice job (pipelines.mix_slic
 
 def attach_annotations(kv: tuple[str, dict], synth: SynthMix | None = None):
     """CoGroupByKey result → each document once with ``edu_score`` (None if unscored or failed), ``domain`` (the
-    mixture group ``stem`` / ``code`` / ``other`` of its topic) and ``safety_score`` (P(unsafe)) where annotated;
-    synthetic records grouped under their seed's id become documents with the seed's language, score and group."""
+    mixture group ``stem`` / ``code`` / ``other`` of its topic, or the group curate gave it: code files are ``code``)
+    and ``safety_score`` (P(unsafe)) where annotated; synthetic records grouped under their seed's id become
+    documents with the seed's language, score and group."""
     from annotators.tasks.domain import domain_group
 
     _, grouped = kv
@@ -51,8 +52,9 @@ def attach_annotations(kv: tuple[str, dict], synth: SynthMix | None = None):
     seed = None
     for doc in grouped["docs"]:
         out = {**doc, "edu_score": scores[0] if scores else None, "safety_score": unsafe[0] if unsafe else None}
-        if topics:
-            out["domain"] = domain_group(topics[0])
+        known = doc_domain(doc)  # set by curate where the source says it (code files: "code"), no LLM needed
+        if known or topics:
+            out["domain"] = known or domain_group(topics[0])
         seed = seed or out
         yield out
     for record in grouped.get("synth", ()):

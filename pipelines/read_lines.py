@@ -303,7 +303,8 @@ class ParseJsonLineFn(beam.DoFn):
 
 
 class ParseTextFileFn(beam.DoFn):
-    """One plain-text file (``.txt``, ``.txt.gz`` ...) → one Document, its encoding detected when it is not UTF-8.
+    """One plain-text or source file (``.txt``, ``.txt.gz``, ``.py`` ...) → one Document, its encoding detected when it
+    is not UTF-8; a ``code`` source's document carries its path relative to the pattern in ``meta["path"]``.
 
     The whole file is the evidence (``curation.text.charset.decode_bytes``); ``meta["source_encoding"]`` and
     ``meta["source_encoding_detail"]`` (the detector's margin) record a legacy encoding. Undecodable, binary and
@@ -316,6 +317,7 @@ class ParseTextFileFn(beam.DoFn):
         self.prefix = prefix
         self.max_bytes = int(source.get("max_bytes", 64_000_000))
         self.detect = bool(source.get("detect_encoding", True))
+        self.code = source.get("type") == "code"
 
     @per_record("read")
     def process(self, meta):
@@ -351,7 +353,7 @@ class ParseTextFileFn(beam.DoFn):
         except DecodeError as err:
             yield beam.pvalue.TaggedOutput(REJECT, rejection(base, "read", err.reason, err.detail))
             return
-        doc_meta = {}
+        doc_meta = {"path": rel} if self.code else {}  # the code branch reads the language and vendoring from it
         if decoded.encoding != "utf-8":
             doc_meta = {"source_encoding": decoded.encoding, "source_encoding_detail": decoded.detail}
             counter("read", f"legacy_encoding:{decoded.encoding}").inc()

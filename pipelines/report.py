@@ -197,6 +197,20 @@ def ablation_report_section(out: str) -> str:
         return ablation_section(json.loads(f.read()))
 
 
+def _code_section(counts: Sequence[Mapping]) -> list[str]:
+    """Kept source files per programming language and licence, and the code filters' rejections (code sources only)."""
+    languages = _select(counts, "code_language")
+    if not languages:
+        return []
+    rejected = [(r["reason"], r["count"]) for r in counts if r["outcome"] == "rejected" and r["stage"] == "code"]
+    return [
+        "<h2>Source code</h2>",
+        bar_chart(languages[:40], "kept source files per programming language"),
+        bar_chart(sorted(rejected, key=lambda kv: -kv[1]), "source files rejected by the code filters"),
+        bar_chart(_select(counts, "code_license")[:20], "kept source files per licence (SPDX)"),
+    ]
+
+
 def _select(counts: Sequence[Mapping], outcome: str, stage: str | None = None) -> list[tuple[str, float]]:
     rows = [
         (r["reason"], r["count"]) for r in counts if r["outcome"] == outcome and (stage is None or r["stage"] == stage)
@@ -269,6 +283,7 @@ def render_report(
         "<h2>Languages of kept documents</h2>",
         bar_chart(_select(counts, "lang")[:40], "kept documents per language (ISO 639-3 + script)"),
         histogram(_bins(counts, "lang_score"), "language ID score of kept documents", "lang_score"),
+        *_code_section(counts),
         "<h2>Education value (annotator)</h2>",
         histogram(edu, "documents per rounded education score (0-5)", "edu score"),
         bar_chart(_select(counts, "label")[:40], "annotation labels (task:label)"),

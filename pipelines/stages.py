@@ -41,7 +41,7 @@ MARKERS = "_markers"
 FACTORY_ORDER = ("curate", "annotate", "synth", "mix")  # the order stages chain their fingerprints in
 # The config sections each stage reads; a stage not listed here reads its own section (``synth`` → ``synth``).
 STAGE_SECTIONS: dict[str, tuple[str, ...]] = {
-    "curate": ("sources", "extract", "normalize", "langid", "filters", "decontam", "dedup"),
+    "curate": ("sources", "extract", "normalize", "langid", "filters", "code", "decontam", "dedup"),
     "annotate": ("annotate",),
     "synth": ("synth", "decontam", "dedup", "annotate"),
     "mix": ("mix",),
