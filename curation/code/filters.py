@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "generated_head_lines": 5,
     "languages": {
         "HTML": {"max_line_length": 2000, "max_mean_line_length": 200},
-        "Markdown": {"max_line_length": 2000, "max_mean_line_length": 200, "min_alphanumeric_fraction": 0.2},
+        "Markdown": {"max_line_length": 5000, "max_mean_line_length": 1000, "min_alphanumeric_fraction": 0.2},
         "Text": {"max_line_length": 5000, "max_mean_line_length": 1000},
         "reStructuredText": {"max_line_length": 2000, "max_mean_line_length": 200},
         "TeX": {"max_line_length": 2000, "max_mean_line_length": 200},

@@ -1,5 +1,6 @@
 """Licence of a source file, as an SPDX expression: its ``SPDX-License-Identifier`` header, else the licence text it
-carries (a LICENSE/COPYING file, or a header comment quoting a well-known licence).
+carries (a LICENSE/COPYING file, or a header comment quoting a well-known licence). A licence text alone does not
+say ``-only`` or ``-or-later``, so the GNU licences found from their text are named by version (``GPL-2.0``).
 
 Only the licence a file states about itself is recorded (``meta["license"]``, ``meta["license_source"]``): a
 repository's LICENSE file is a document of its own, and carrying it to the files beside it needs the repository
@@ -39,6 +40,14 @@ _TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("BSD-2-Clause", r"Redistribution and use in source and binary forms"),
         ("Zlib", r"This software is provided 'as-is', without any express or implied\s+warranty"),
         ("CC0-1.0", r"CC0 1\.0 Universal"),
+        ("CC-BY-SA-4.0", r"Attribution-ShareAlike 4\.0 International"),
+        ("CC-BY-4.0", r"Attribution 4\.0 International"),
+        ("GFDL-1.3", r"GNU Free Documentation License\s+Version 1\.3"),
+        ("GFDL-1.2", r"GNU Free Documentation License\s+Version 1\.2"),
+        ("LPPL-1.3c", r"LaTeX Project Public License[^.]{0,60}1\.3c"),
+        ("LPPL-1.3a", r"LaTeX Project Public License[^.]{0,60}1\.3a"),
+        ("CDDL-1.1", r"COMMON DEVELOPMENT AND DISTRIBUTION LICENSE \(CDDL\)\s+Version 1\.1"),
+        ("CDDL-1.0", r"COMMON DEVELOPMENT AND DISTRIBUTION LICENSE \(CDDL\)\s+Version 1\.0"),
     )
 )  # fmt: skip
 

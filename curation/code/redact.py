@@ -5,8 +5,9 @@ Stripe, OpenAI, PyPI, npm, JWT, private keys ...), run as compiled regexes over 
 line scanner costs ~0.35 ms per line, and its entropy detectors flag every identifier in code. Two detectors are
 left out for their false positives on code (Artifactory's ``AP[0-9A-F]...`` matches upper-case identifiers; the
 keyword detector fires on ``password = get_password()``), and a private key is redacted from its BEGIN to its END
-line, not only its header. A match is replaced by a placeholder (``<SECRET>``, ``<EMAIL>``, ``<IP_ADDRESS>``) in the
-stored text: the original span is never written anywhere, only the count per kind.
+line, not only its header (a header without a block, as in code that parses keys, is left alone). A match is
+replaced by a placeholder (``<SECRET>``, ``<EMAIL>``, ``<IP_ADDRESS>``) in the stored text: the original span is
+never written anywhere, only the count per kind.
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ _VALUE_GROUP = frozenset({"BasicAuthDetector", "CloudantDetector", "IbmCloudIamD
 _GATES = {"IbmCosHmacDetector": "ibm", "IbmCloudIamDetector": "iam", "SoftlayerDetector": "softlayer",
           "CloudantDetector": "cloudant"}  # fmt: skip
 _KEY_LINE = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-_PRIVATE_KEY = re.compile(rf"-----BEGIN {_KEY_LINE}.*?(?:-----END {_KEY_LINE}|\Z)", re.DOTALL)
+# a whole block, BEGIN to END (a header alone, as in code that looks for one, is not a key and is left as written)
+_PRIVATE_KEY = re.compile(rf"-----BEGIN {_KEY_LINE}(?:(?!-----(?:BEGIN|END))[\s\S]){{0,20000}}?-----END {_KEY_LINE}")
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=")
+_JWT_CHARS = _TOKEN_CHARS | {"."}
+_KEY_BODY = re.compile(r"[A-Za-z0-9+/]{40}")  # a key's base64 lines (64 characters in PEM): not code between markers
 _EMAIL = re.compile(r"(?<![\w.+:/-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24}\b")
 _IPV4 = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _VERSION_BEFORE = re.compile(r"(?:\bv|\bversion|\bver\.?|\brelease|@)[\s=:\"']*$", re.IGNORECASE)
@@ -58,7 +63,9 @@ def _detectors() -> tuple[_Detector, ...]:
 
 def find_spans(text: str) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, kind) spans to redact, in order."""
-    spans: list[tuple[int, int, str]] = [(m.start(), m.end(), "secret") for m in _PRIVATE_KEY.finditer(text)]
+    spans: list[tuple[int, int, str]] = [
+        (m.start(), m.end(), "secret") for m in _PRIVATE_KEY.finditer(text) if _KEY_BODY.search(m.group())
+    ]
     lower = text.lower()
     for det in _detectors():
         if det.name in _GATES and _GATES[det.name] not in lower:
@@ -66,8 +73,11 @@ def find_spans(text: str) -> list[tuple[int, int, str]]:
         for m in det.pattern.finditer(text):
             if det.value_group and m.lastindex:
                 start, end = m.span(1)
-            else:
+            else:  # a token goes whole: some patterns stop early (the JWT one is lazy: its signature would stay)
                 start, end = m.span()
+                chars = _JWT_CHARS if det.name == "JwtTokenDetector" else _TOKEN_CHARS
+                while end < len(text) and text[end] in chars:
+                    end += 1
             if end > start:
                 spans.append((start, end, "secret"))
     if "@" in text:
