@@ -166,11 +166,12 @@ class DedupSettings:
         )
 
     def signature_params(self) -> str:
-        """What a stored signature depends on; an index is only usable by a run with the same string."""
+        """What a stored signature depends on; an index is only usable by a run with the same string. A source's own
+        shingles (``source_shingles``) are not in it: a later run over other sources must still match an index
+        that holds code, and a source keeps its shingling from run to run through its own config."""
         from curation.dedup.minhash import MinHashSigner
 
-        own = "".join(f";{name}:{config.describe()}" for name, config in self.source_shingles)
-        return f"{MinHashSigner(self.minhash).describe()};{self.shingles.describe()}{own};{HASH_VERSION}"
+        return f"{MinHashSigner(self.minhash).describe()};{self.shingles.describe()};{HASH_VERSION}"
 
 
 CODE_SHINGLES = {"casefold": False, "digits": False}  # identifiers are case-sensitive, numbers mean something in code

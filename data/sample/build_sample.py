@@ -71,7 +71,25 @@ DEBS = {
     "manpages-zh": "1.6.4.0-1",
     "fortunes-min": "1:1.99.1-7.3", "fortunes-de": "0.35-1", "fortunes-es": "1.36",
     "fortunes-it": "1.99-4.1", "fortunes-ru": "1.52-3.1",
+    "golang-1.19-src": "1.19.8-2", "rust-src": "1.63.0+dfsg1-2", "perl-modules-5.36": "5.36.0-7+deb12u4",
 }
+# code/: real source files under their paths in the package (the sample-code source), junk for the code filters
+# among them (a stringer-generated Go file, jQuery minified under vendor/, vendored licence texts)
+GO_SRC, RUST_SRC, PERL_LIB = "usr/share/go-1.19/src", "usr/src/rustc-1.63.0/library", "usr/share/perl/5.36.0"
+CODE_FILES = [  # (path under code/, package or "pypi:django", path in the package)
+    ("go/src/sort/sort.go", "golang-1.19-src", f"{GO_SRC}/sort/sort.go"),
+    ("go/src/html/template/jsctx_string.go", "golang-1.19-src", f"{GO_SRC}/html/template/jsctx_string.go"),
+    ("go/src/cmd/vendor/golang.org/x/arch/LICENSE", "golang-1.19-src", f"{GO_SRC}/cmd/vendor/golang.org/x/arch/LICENSE"),
+    *[(f"rust/library/core/src/num/shells/{t}.rs", "rust-src", f"{RUST_SRC}/core/src/num/shells/{t}.rs")
+      for t in ("u8", "u64", "i32")],
+    ("rust/library/core/src/num/flt2dec/estimator.rs", "rust-src", f"{RUST_SRC}/core/src/num/flt2dec/estimator.rs"),
+    ("perl/I18N/LangTags/Detect.pm", "perl-modules-5.36", f"{PERL_LIB}/I18N/LangTags/Detect.pm"),
+    ("perl/Locale/Maketext/Simple.pm", "perl-modules-5.36", f"{PERL_LIB}/Locale/Maketext/Simple.pm"),
+    *[(f"python/{n}", "pypi:django", n) for n in (
+        "django/utils/html.py", "django/contrib/admin/static/admin/js/SelectBox.js",
+        "django/contrib/admin/static/admin/js/vendor/jquery/jquery.min.js",
+        "django/contrib/admin/static/admin/js/vendor/jquery/LICENSE.txt")],
+]
 PYPI = ["django==5.2.19"]
 NPM = ["spdx-license-list@6.12.0"]
 
@@ -193,6 +211,38 @@ def download(work: Path) -> None:
             dest.mkdir()
             with tarfile.open(tgz) as t:
                 t.extractall(dest)
+
+
+CODE_LICENSES_MD = [  # the code/ section of LICENSES.md
+    '',
+    '## Source code (`code/`)',
+    '',
+    'Real source files, kept byte for byte under their paths inside the package (the `sample-code` source of',
+    '`configs/default.yaml`; `type: code`). The tree also holds the junk the code filters exist for: a generated file',
+    '(`jsctx_string.go`, written by `stringer`), minified and vendored JavaScript (jQuery) and vendored licence texts.',
+    '',
+    '| path under `code/` | package (version) | path in package | licence |',
+    '|---|---|---|---|',
+    "| `go/src/sort/sort.go`, `go/src/html/template/jsctx_string.go` | golang-1.19-src (1.19.8-2) | `/usr/share/go-1.19/src/...` | BSD-3-Clause (Go's LICENSE) |",
+    '| `go/src/cmd/vendor/golang.org/x/arch/LICENSE` | golang-1.19-src (1.19.8-2) | `/usr/share/go-1.19/src/cmd/vendor/golang.org/x/arch/LICENSE` | BSD-3-Clause |',
+    '| `rust/library/core/src/num/shells/{u8,u64,i32}.rs`, `rust/library/core/src/num/flt2dec/estimator.rs` | rust-src (1.63.0+dfsg1-2) | `/usr/src/rustc-1.63.0/library/core/src/...` | MIT OR Apache-2.0 |',
+    '| `perl/I18N/LangTags/Detect.pm`, `perl/Locale/Maketext/Simple.pm` | perl-modules-5.36 (5.36.0-7+deb12u4) | `/usr/share/perl/5.36.0/...` | Artistic-1.0-Perl OR GPL-1.0-or-later ("the same terms as Perl itself") |',
+    '| `python/django/utils/html.py`, `python/django/contrib/admin/static/admin/js/SelectBox.js` | Django (5.2.19, PyPI wheel) | `django/...` | BSD-3-Clause |',
+    '| `python/django/contrib/admin/static/admin/js/vendor/jquery/{jquery.min.js,LICENSE.txt}` | Django (5.2.19, PyPI wheel) | `django/contrib/admin/static/admin/js/vendor/jquery/` | MIT (jQuery) |',
+]
+
+
+def build_code(work: Path) -> None:
+    """Copy CODE_FILES into code/, byte for byte."""
+    whl = next((work / "pypi").glob("django-5.2.19-*.whl"))
+    for dest, pkg, rel in CODE_FILES:
+        target = OUT / "code" / dest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if pkg == "pypi:django":
+            with zipfile.ZipFile(whl) as z:
+                target.write_bytes(z.read(rel))
+        else:
+            target.write_bytes(xpath(work, pkg, rel).read_bytes())
 
 
 def xpath(work: Path, pkg: str, rel: str) -> Path:
@@ -594,6 +644,7 @@ def write_licenses_md(pdf_rows, files: dict[str, list[dict]]) -> None:
           "", "### bad_input.jsonl", "",
           "Built from the fortunes-de 0.35-1 `de/sprichworte` file (GPL-2.0-or-later) and the first 400 bytes of "
           "Django 5.2.19's `contrib/admin/locale/de/LC_MESSAGES/django.mo` (BSD-3-Clause); see EXPECTED.md.", ""]
+    L += CODE_LICENSES_MD[1:] + [""]
     (OUT / "LICENSES.md").write_text("\n".join(L), encoding="utf-8")
 
 
@@ -697,6 +748,7 @@ def main() -> None:
     exact, near = verify_dups([r for recs in files.values() for r in recs])
     assert len(exact) >= 3 and len(near) >= 5, (len(exact), len(near))
     write_expected_md(pdf_rows, files, exact, near, bad)
+    build_code(work)
     write_licenses_md(pdf_rows, files)
     print(f"{len(ids)} text docs, {len(exact)} exact groups, {len(near)} near pairs", file=sys.stderr)
 

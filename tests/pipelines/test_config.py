@@ -11,7 +11,7 @@ from pipelines.config import ConfigError, load_config
 
 def test_defaults_load_and_resolve_sample_paths():
     config = load_config()
-    assert {s["type"] for s in config["sources"]} == {"pdf", "jsonl"}
+    assert {s["type"] for s in config["sources"]} == {"pdf", "jsonl", "code"}
     assert all(p.startswith("/") for s in config["sources"] for p in s["paths"])
 
 

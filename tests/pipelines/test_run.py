@@ -91,9 +91,22 @@ def test_pdfs_are_extracted_page_level_in_several_scripts(run, outputs):
 
 
 def test_languages_are_identified(outputs):
-    langs = {d["lang"] for d in outputs["docs"]}
+    prose = [d for d in outputs["docs"] if d["source"] != "sample-code"]
+    langs = {d["lang"] for d in prose}
     assert len(langs) >= 5 and "eng_Latn" in langs and "rus_Cyrl" in langs
-    assert all(d["lang_score"] is not None and 0 < d["lang_score"] <= 1.0001 for d in outputs["docs"])
+    assert all(d["lang_score"] is not None and 0 < d["lang_score"] <= 1.0001 for d in prose)
+
+
+def test_source_files_take_the_code_branch_and_the_report_shows_their_languages(run, outputs):
+    out, _ = run
+    code = [d for d in outputs["docs"] if d["source"] == "sample-code"]
+    languages = {dict(d["meta"])["code_language"] for d in code}
+    assert {"Go", "Rust", "Perl", "Python", "JavaScript"} <= languages
+    assert all(d["lang"] == "zxx_Zyyy" and d["lang_score"] is None for d in code)
+    rejected = {r["id"]: r["reason"] for r in outputs["rejections"] if r["stage"] == "code"}
+    assert rejected["sample-code/go/src/html/template/jsctx_string.go"] == "auto_generated"
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "Source code" in report and "kept source files per programming language" in report and "Rust" in report
 
 
 def test_exact_and_near_duplicates_are_found(outputs):
