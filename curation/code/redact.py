@@ -29,6 +29,7 @@ _GATES = {"IbmCosHmacDetector": "ibm", "IbmCloudIamDetector": "iam", "SoftlayerD
 _KEY_LINE = r"(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
 # a whole block, BEGIN to END (a header alone, as in code that looks for one, is not a key and is left as written)
 _PRIVATE_KEY = re.compile(rf"-----BEGIN {_KEY_LINE}(?:(?!-----(?:BEGIN|END))[\s\S]){{0,20000}}?-----END {_KEY_LINE}")
+_NUCLEOTIDES = frozenset("ACGTUN")
 _TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-+/=")
 _JWT_CHARS = _TOKEN_CHARS | {"."}
 _KEY_BODY = re.compile(r"[A-Za-z0-9+/]{40}")  # a key's base64 lines (64 characters in PEM): not code between markers
@@ -78,7 +79,7 @@ def find_spans(text: str) -> list[tuple[int, int, str]]:
                 chars = _JWT_CHARS if det.name == "JwtTokenDetector" else _TOKEN_CHARS
                 while end < len(text) and text[end] in chars:
                     end += 1
-            if end > start:
+            if end > start and not _NUCLEOTIDES.issuperset(text[start:end]):  # ACCA + 16 of ACGT: a DNA string
                 spans.append((start, end, "secret"))
     if "@" in text:
         for m in _EMAIL.finditer(text):

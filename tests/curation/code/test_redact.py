@@ -59,6 +59,10 @@ def test_emails_and_public_addresses_but_not_examples_versions_or_private_networ
     assert "93.184.216.34" not in redacted and "10.0.0.1" in redacted and '"1.2.3.4"' in redacted
 
 
+def test_dna_is_not_an_aws_key():
+    assert redact('PRIMER = "ACCATCTCTACCGGTTCGCTTTCACTGGAT"\n')[1] == {}
+
+
 def test_clean_stdlib_code_has_no_secrets():
     files = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
     secrets = [(f.name, text[s:e]) for f in files for text in [f.read_text(encoding="utf-8", errors="replace")]
