@@ -40,7 +40,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +144,10 @@ class Recipe:
     # (common random numbers): the ablation's candidates then differ by their rates, not by which documents the
     # dice picked. Left out of ``to_json`` when unset, so existing recipe ids are unchanged.
     draw_name: str | None = None
+    # Source files (``meta["code_language"]``) enter only under these SPDX licences (``MIT OR Apache-2.0`` needs
+    # one of them listed, ``MIT AND BSD-3-Clause`` both; a file without a detected licence does not enter); empty:
+    # any file. Other documents are not affected. Left out of ``to_json`` when empty: existing recipe ids unchanged.
+    code_licenses: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.seq_len < 1 or self.max_windows < 1:
@@ -179,6 +184,8 @@ class Recipe:
         data["balance"] = {d: {**asdict(b), "weights": dict(b.weights)} for d, b in self.balance.items()}
         if data["draw_name"] is None:
             del data["draw_name"]
+        if not data["code_licenses"]:
+            del data["code_licenses"]
         return json.loads(json.dumps(data, sort_keys=True))
 
     @property
@@ -255,8 +262,8 @@ def recipe_from_config(entry: Mapping[str, Any], base: Recipe | None = None) -> 
             values["balance"] = balance
         elif key == "buckets":
             values["buckets"] = tuple(b if isinstance(b, LengthBucket) else LengthBucket(**b) for b in value or ())
-        elif key == "domains":
-            values["domains"] = tuple(value or ())
+        elif key in ("domains", "code_licenses"):
+            values[key] = tuple(value or ())
         elif key == "budget_tokens":
             values[key] = None if value is None else int(float(value))  # 36e12 in YAML is a float
         else:
@@ -365,7 +372,22 @@ def eligible(doc: Mapping[str, Any], recipe: Recipe) -> bool:
             return False
     if recipe.domains and doc_domain(doc) not in recipe.domains:
         return False
+    if recipe.code_licenses and not code_license_allowed(doc, recipe.code_licenses):
+        return False
     return not recipe.buckets or doc_bucket(n_tokens, recipe) is not None
+
+
+def code_license_allowed(doc: Mapping[str, Any], allowed: Sequence[str]) -> bool:
+    """A document that is not a source file, or a source file whose licence names one of ``allowed``."""
+    meta = doc.get("meta")
+    if not _meta_value(meta, "code_language"):
+        return True
+    expression = (_meta_value(meta, "license") or "").replace("(", " ").replace(")", " ")
+    for choice in re.split(r"\s+OR\s+", expression.strip()):  # one of the alternatives, all of its AND terms
+        terms = [re.split(r"\s+WITH\s+", t.strip())[0] for t in re.split(r"\s+AND\s+", choice) if t.strip()]
+        if terms and all(t in allowed for t in terms):
+            return True
+    return False
 
 
 def instance_weight(doc: Mapping[str, Any], spec: WeightSpec) -> float:

@@ -208,7 +208,8 @@ def rules() -> dict[str, Check]:
     recipe = {
         "name": NAME, "seq_len": POS_INT, "budget_tokens": nullable(_token_count), "seed": INT,
         "max_epochs": POSITIVE, "min_tokens": NONNEG_INT, "min_edu_score": nullable(NUM), "domains": listing(),
-        "domains[]": STR, "chunk_long_docs": BOOL, "max_windows": POS_INT, "draw_name": nullable(STR),
+        "domains[]": STR, "code_licenses": listing(), "code_licenses[]": STR, "chunk_long_docs": BOOL,
+        "max_windows": POS_INT, "draw_name": nullable(STR),
         "weights.edu_beta": NUM, "weights.edu_pivot": NUM, "weights.edu_missing": nullable(NUM),
         "weights.domain.*": NONNEG, "weights.lang.*": NONNEG, "weights.source.*": NONNEG,
         "weights.length_pivot": POS_INT, "weights.length_gamma": NUM, "weights.dup_alpha": NUM,

@@ -144,3 +144,23 @@ def test_a_code_file_stays_code_whatever_the_topic_annotator_says():
     prose = {"id": "web/1", "meta": {}, "text": "words"}
     (out,) = attach_annotations(("web/1", {"docs": [prose], "domain": [topic]}))
     assert out["domain"] == "other"
+
+
+def test_a_recipe_can_take_source_files_by_licence(run):
+    """On curate's real output: a permissive-only code recipe keeps the Perl modules (Artistic/GPL "same terms as
+    Perl"), drops files with no licence found, and leaves prose alone."""
+    from curation.mixture import Recipe, code_license_allowed, recipe_from_config
+
+    _, _, _, _, rows = run
+    docs = {d["id"]: d for d in rows["docs"]}
+    perl_ok = ["Artistic-1.0-Perl", "MIT"]
+    assert code_license_allowed(docs["repo/perl/I18N/LangTags/Detect.pm"], perl_ok)
+    assert not code_license_allowed(docs["repo/go/src/sort/sort.go"], perl_ok)  # no licence in the file itself
+    assert all(code_license_allowed(d, perl_ok) for d in rows["docs"] if d["source"] == "prose")
+    recipe = recipe_from_config({"name": "code", "seq_len": 4096, "code_licenses": perl_ok})
+    assert recipe.code_licenses == ("Artistic-1.0-Perl", "MIT")
+    assert Recipe("x", 4096).recipe_id == Recipe("x", 4096, code_licenses=()).recipe_id  # ids of old recipes kept
+    assert (
+        Recipe("x", 4096).recipe_id
+        != recipe_from_config({"name": "x", "seq_len": 4096, "code_licenses": ["MIT"]}).recipe_id
+    )
