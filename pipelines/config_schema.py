@@ -162,12 +162,12 @@ OCR_KEYS = {
 }  # fmt: skip
 SOURCE_TYPES = ("pdf", "jsonl", "parquet", "text", "code")
 SOURCE_KEYS = {  # keys each source type reads (pipelines/io.py, read_*.py), beyond name, type, paths, allow_empty
-    "pdf": ("languages",),
-    "jsonl": ("text_field", "id_field", "detect_encoding", "split_bytes", "max_line_bytes"),
-    "parquet": ("text_field", "id_field"),
-    "text": ("max_bytes", "detect_encoding"),
+    "pdf": ("languages", "shingles"),
+    "jsonl": ("text_field", "id_field", "detect_encoding", "split_bytes", "max_line_bytes", "shingles"),
+    "parquet": ("text_field", "id_field", "shingles"),
+    "text": ("max_bytes", "detect_encoding", "shingles"),
     "code": ("max_bytes", "detect_encoding", "shingles"),
-}
+}  # shingles: the source's own near-dedup shingling over dedup.shingles (pipelines.dedup.source_shingles)
 
 
 def _prefixed(prefix: str, rules: Mapping[str, Check]) -> dict[str, Check]:
