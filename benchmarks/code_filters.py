@@ -76,14 +76,31 @@ def pool() -> list[tuple[str, str, str]]:
     return out
 
 
+ORIGINS = (("Lib/", "python"), ("django/", "javascript"), ("src/", "go"), ("misc/", "go"), ("test/", "go"))
+
+
+def origin(path: str) -> str:
+    """Which corpus a pool file comes from (Rust and Perl paths are relative to their own trees)."""
+    if path.endswith(".rs"):
+        return "rust"
+    if path.endswith(".pm"):
+        return "perl"
+    return next((name for prefix, name in ORIGINS if path.startswith(prefix)), "other")
+
+
 def stratified(files: list[tuple[str, str, str]], size: int, seed: int) -> list[tuple[str, str, str]]:
-    """About ``size`` files: half clean, half junk split evenly over the junk classes (all of a class if fewer)."""
+    """About ``size`` files: half clean (split evenly over the five corpora: Rust alone is 70 % of the pool), half
+    junk split evenly over the junk classes (all of a class if fewer)."""
     rng = random.Random(seed)
     by_label: dict[str, list] = defaultdict(list)
+    clean_by_origin: dict[str, list] = defaultdict(list)
     for f in files:
         by_label[f[0]].append(f)
+        if f[0] == "clean":
+            clean_by_origin[origin(f[1])].append(f)
     junk_each = max(1, size // 2 // (len(by_label) - 1))
-    picks = rng.sample(by_label["clean"], min(size // 2, len(by_label["clean"])))
+    clean_each = max(1, size // 2 // len(clean_by_origin))
+    picks = [f for group in clean_by_origin.values() for f in rng.sample(group, min(clean_each, len(group)))]
     for label, members in by_label.items():
         if label != "clean":
             picks += rng.sample(members, min(junk_each, len(members)))
