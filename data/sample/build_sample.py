@@ -213,6 +213,24 @@ def download(work: Path) -> None:
                 t.extractall(dest)
 
 
+CODE_EXPECTED_MD = [  # the code/ section of EXPECTED.md
+    '## Source files (`code/`, the `sample-code` source: the code branch)',
+    '',
+    '| file | language | expected |',
+    '|---|---|---|',
+    '| `go/src/sort/sort.go` | Go | kept, domain `code` |',
+    '| `go/src/html/template/jsctx_string.go` | Go | rejected `auto_generated` (written by `stringer`: "Code generated ... DO NOT EDIT.") |',
+    '| `go/src/cmd/vendor/golang.org/x/arch/LICENSE` | Text | rejected `vendored` |',
+    '| `rust/library/core/src/num/shells/{u8,u64,i32}.rs` | Rust | kept (near-identical short files: code shingles keep digits, so `u8` and `u64` stay apart) |',
+    '| `rust/library/core/src/num/flt2dec/estimator.rs` | Rust | kept |',
+    '| `perl/I18N/LangTags/Detect.pm` | Perl | kept; licence `Artistic-1.0-Perl OR GPL-1.0-or-later` ("same terms as Perl itself"); the author\'s e-mail redacted |',
+    "| `perl/Locale/Maketext/Simple.pm` | Perl | kept; the authors' e-mails redacted |",
+    '| `python/django/utils/html.py` | Python | kept |',
+    '| `python/django/contrib/admin/static/admin/js/SelectBox.js` | JavaScript | kept |',
+    '| `python/django/contrib/admin/static/admin/js/vendor/jquery/jquery.min.js` | JavaScript | rejected `vendored` (minified too) |',
+    '| `python/django/contrib/admin/static/admin/js/vendor/jquery/LICENSE.txt` | Text | rejected `vendored` |',
+]
+
 CODE_LICENSES_MD = [  # the code/ section of LICENSES.md
     '',
     '## Source code (`code/`)',
@@ -682,6 +700,7 @@ def write_expected_md(pdf_rows, files, exact, near, bad) -> None:
     L += ["| lang | all text docs | of which man pages |", "|---|---|---|"]
     for lang, n in sorted(by_lang.items(), key=lambda x: (-x[1], x[0])):
         L.append(f"| {lang} | {n} | {man_lang.get(lang, 0)} |")
+    L += ["", *CODE_EXPECTED_MD]
     L += ["", "## Exact duplicates", "",
           "Identical text after whitespace normalisation (`' '.join(text.split())`), across all good JSONL files:", ""]
     for g in exact:
