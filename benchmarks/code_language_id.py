@@ -9,8 +9,8 @@ Files: Go (golang-1.19-src ``.go``), Rust (rust-src ``.rs``), Perl (perl-modules
 - ours: ``curation.code.languages.identify`` (pygments' file-name table, Linguist-style rules for shared extensions);
 - pygments alone: ``find_lexer_class_for_filename(name, content)`` (its own ``analyse_text`` among the candidates);
 - pygments on content only: ``guess_lexer(content)`` (what a file without a usable name gets);
-- magika (Google's content model), where it is installed (it pins protobuf and onnxruntime, so it is not a
-  dependency: ``pip install magika`` in a separate environment to add it).
+- magika (Google's content model), where it is installed (``pip install -e '.[bench]'``; onnxruntime, so not a
+  dependency of the factory).
 
 Prints accuracy per language and files/s per core for each.
 """
