@@ -13,12 +13,11 @@ from typing import Any
 
 import apache_beam as beam
 
-from curation.records import rejection
 from curation.text.normalize import content_hash
+from pipelines.curate_steps import rejected_output
 from pipelines.isolation import per_record
 from pipelines.metrics import counter
 
-REJECT = "rejections"
 CODE_LANG = "zxx_Zyyy"  # ISO 639-3 "no linguistic content": source code has no natural language of its own
 CODE_DOMAIN = "code"
 
@@ -50,9 +49,8 @@ class CodeCurationFn(beam.DoFn):
         if reason is None and not language.known and not self.cfg.get("keep_unknown_language", False):
             reason = "unknown_language"
         doc = {**doc, "quality": stats.as_quality()}
-        if reason is not None:
-            counter("code", f"rejected:{reason}").inc()
-            yield beam.pvalue.TaggedOutput(REJECT, rejection(doc, "code", reason, f"{name}: {_detail(reason, stats)}"))
+        if reason is not None:  # counted as code/rejected:<reason> by curate's rejection tally
+            yield rejected_output(doc, "code", reason, f"{name}: {_detail(reason, stats)}")
             return
         meta.update(code_language=name, code_language_method=language.method or "", code_kind=language.kind)
         if language.kind != PROSE:
@@ -61,19 +59,16 @@ class CodeCurationFn(beam.DoFn):
         if found is not None:
             meta.update(license=found.spdx, license_source=found.source)
             counter("code", f"license:{found.spdx}").inc()
-        text = doc["text"]
         if self.cfg.get("redact", True):
-            text, counts = redact(text)
-            if counts:
+            text, counts = redact(doc["text"])
+            if counts:  # the text changed: its length and exact-dedup hash with it
+                doc = {**doc, "text": text, "n_chars": len(text), "content_hash": content_hash(text)}
                 meta["redactions"] = ",".join(f"{kind}={n}" for kind, n in sorted(counts.items()))
                 for kind, n in counts.items():
                     counter("code", f"redacted:{kind}").inc(n)
                     counter("code", f"docs_redacted:{kind}").inc()
         counter("code", f"kept:{name}").inc()
-        yield {
-            **doc, "text": text, "n_chars": len(text), "content_hash": content_hash(text), "meta": meta,
-            "lang": CODE_LANG, "lang_score": None, "script": "Zyyy",
-        }  # fmt: skip
+        yield {**doc, "meta": meta, "lang": CODE_LANG, "lang_score": None, "script": "Zyyy"}
 
 
 def _detail(reason: str, stats) -> str:

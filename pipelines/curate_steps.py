@@ -17,7 +17,7 @@ REJECT = "rejections"
 EARLIER_BATCH = "_earlier_batch"  # marks the id record of an earlier local batch (pipelines.local_batches)
 
 
-def _reject(doc: dict, stage: str, reason: str, detail: str | None = None):
+def rejected_output(doc: dict, stage: str, reason: str, detail: str | None = None):
     return beam.pvalue.TaggedOutput(REJECT, rejection(doc, stage, reason, detail))
 
 
@@ -38,14 +38,14 @@ class NormalizeFn(beam.DoFn):
     def process(self, doc: dict):
         result = normalize(doc["text"])
         if result.junk > self.max_junk:
-            yield _reject(doc, "normalize", "binary_junk", f"junk ratio {result.junk:.3f} > {self.max_junk}")
+            yield rejected_output(doc, "normalize", "binary_junk", f"junk ratio {result.junk:.3f} > {self.max_junk}")
             return
         text = result.text
         if is_blank(text):
-            yield _reject(doc, "normalize", "empty_text")
+            yield rejected_output(doc, "normalize", "empty_text")
             return
         if len(text) > self.max_chars:
-            yield _reject(doc, "normalize", "too_large", f"{len(text)} chars > {self.max_chars}")
+            yield rejected_output(doc, "normalize", "too_large", f"{len(text)} chars > {self.max_chars}")
             return
         counter("normalize", "chars").inc(len(text))
         meta = doc.get("meta")
@@ -90,12 +90,12 @@ class LangIdFn(beam.DoFn):
             doc = {**doc, "lang": res.lang, "lang_score": float(res.score), "script": res.script, "meta": meta}
             if res.method == "unknown_script":  # letters, but of a script no language of the model is written in
                 detail = f"script {res.script}, {res.letters} letters: no language of the LID model uses it"
-                yield _reject(doc, "langid", "unknown_script", detail)
+                yield rejected_output(doc, "langid", "unknown_script", detail)
             elif res.undetermined and (res.method != "no_letters" or res.score < res.threshold):
                 detail = f"{res.best} score {res.score:.3f} < {res.threshold} ({res.method}, {res.letters} letters)"
-                yield _reject(doc, "langid", "low_confidence", detail)
+                yield rejected_output(doc, "langid", "low_confidence", detail)
             elif self.languages and res.lang not in self.languages:
-                yield _reject(doc, "langid", "language_not_selected", res.lang)
+                yield rejected_output(doc, "langid", "language_not_selected", res.lang)
             else:
                 yield doc
 
@@ -120,7 +120,8 @@ class QualityFilterFn(beam.DoFn):
         result = apply_filters(self.filters, doc["text"], doc["lang"] or "und", doc["script"] or "Zyyy")
         doc = {**doc, "quality": {k: float(v) for k, v in result.stats.items()}}
         if not result.keep:
-            yield _reject(doc, "filter", result.reason or "filtered", _filter_detail(result.reason, result.stats))
+            detail = _filter_detail(result.reason, result.stats)
+            yield rejected_output(doc, "filter", result.reason or "filtered", detail)
             return
         yield doc
 
@@ -139,10 +140,11 @@ def keep_first_id(kv: tuple[str, list[dict]]):
     docs = sorted((d for d in members if not d.get(EARLIER_BATCH)), key=lambda d: (d["content_hash"], d["locator"]))
     if earlier is not None:
         for other in docs:
-            yield _reject(other, "read", "duplicate_id", f"id also used by {earlier['locator']} (an earlier batch)")
+            detail = f"id also used by {earlier['locator']} (an earlier batch)"
+            yield rejected_output(other, "read", "duplicate_id", detail)
         return
     if not docs:
         return
     yield docs[0]
     for other in docs[1:]:
-        yield _reject(other, "read", "duplicate_id", f"id also used by {docs[0]['locator']}")
+        yield rejected_output(other, "read", "duplicate_id", f"id also used by {docs[0]['locator']}")

@@ -730,9 +730,6 @@ class _SignBatch(beam.DoFn):
 
     @per_batch("dedup", on_error=_sign_failed)
     def process(self, batch: list[dict]):
-        if not self.hashers:
-            yield from self._sign(batch, self.hasher)
-            return
         by_source: dict[str | None, list[dict]] = {}
         for doc in batch:  # documents of sources shingled their own way (code) are hashed with their hasher
             by_source.setdefault(doc["source"] if doc["source"] in self.hashers else None, []).append(doc)

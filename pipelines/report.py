@@ -202,11 +202,10 @@ def _code_section(counts: Sequence[Mapping]) -> list[str]:
     languages = _select(counts, "code_language")
     if not languages:
         return []
-    rejected = [(r["reason"], r["count"]) for r in counts if r["outcome"] == "rejected" and r["stage"] == "code"]
     return [
         "<h2>Source code</h2>",
         bar_chart(languages[:40], "kept source files per programming language"),
-        bar_chart(sorted(rejected, key=lambda kv: -kv[1]), "source files rejected by the code filters"),
+        bar_chart(_select(counts, "rejected", "code"), "source files rejected by the code filters"),
         bar_chart(_select(counts, "code_license")[:20], "kept source files per licence (SPDX)"),
     ]
 
