@@ -154,8 +154,8 @@ ANNOTATE_MODES = ("teacher", "student", "both")
 ANNOTATE_BACKENDS = ("transformers", "openai-http")
 OCR_BACKENDS = ("auto", "tesseract", "vision", "none")
 OCR_KEYS = {
-    "auto": ("dpi", "languages", "tessdata"),  # auto is tesseract when its language data is installed
-    "tesseract": ("dpi", "languages", "tessdata"),
+    "auto": ("dpi", "languages", "tessdata", "psm", "timeout"),  # auto is tesseract when it is installed
+    "tesseract": ("dpi", "languages", "tessdata", "psm", "timeout"),
     "vision": ("base_url", "model", "api_key", "api_key_env", "timeout", "max_concurrency", "max_retries", "prompt",
                "max_tokens", "dpi", "backoff"),
     "none": (),
@@ -228,6 +228,7 @@ def rules() -> dict[str, Check]:
         **_prefixed("sources[].shingles", shingles),
         "extract.pdf_max_pages": POS_INT, "extract.pdf_max_bytes": POS_INT, "extract.pdf_pages_per_document": POS_INT,
         "extract.pdf_timeout_s": SECONDS, "extract.pdf_max_memory_mb": NONNEG_INT,
+        "extract.pdf_ocr_pages_per_task": NONNEG_INT, "extract.ocr.psm": integer(0),
         "extract.ocr.backend": one_of(*OCR_BACKENDS), "extract.ocr.dpi": POS_INT,
         "extract.ocr.languages": nullable(either(STR, listing())), "extract.ocr.languages[]": STR,
         "extract.ocr.tessdata": nullable(STR), "extract.ocr.base_url": STR, "extract.ocr.model": STR,

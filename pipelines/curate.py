@@ -6,6 +6,7 @@ python -m pipelines.curate [--config run.yaml] [--output out/] [--set k=v ...] [
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -40,10 +41,16 @@ def _code_counts(doc: dict):
 
 
 def _page_methods(doc: dict):
-    """((extract, pages, method), 1) per extracted PDF page, counted before any filter drops the document."""
-    methods = (doc.get("meta") or {}).get("page_methods")
+    """((extract, pages, method), 1) per extracted PDF page, and per OCR page the packs, script and how they were
+    chosen (``ocr_langs``, ``ocr_script``, ``ocr_source``), counted before any filter drops the document."""
+    meta = doc.get("meta") or {}
+    methods = meta.get("page_methods")
     for method in methods.split(",") if methods else ():
         yield ("extract", "pages", method), 1
+    for page in json.loads(meta["ocr_pages"]) if meta.get("ocr_pages") else ():
+        yield ("extract", "ocr_langs", page.get("langs") or "?"), 1
+        yield ("extract", "ocr_script", page.get("script") or "?"), 1
+        yield ("extract", "ocr_source", page.get("source") or "?"), 1
 
 
 def build_curate(pipeline: beam.Pipeline, config: dict) -> dict[str, beam.PCollection]:

@@ -24,7 +24,7 @@ from pipelines.metrics import NAMESPACE
 from pipelines.workload import Workload
 
 log = logging.getLogger("pipelines.progress")
-HEADLINE = ("input", "kept", "rejected", "duplicate", "cache_hit", "teacher", "student", "instances")
+HEADLINE = ("input", "kept", "rejected", "duplicate", "cache_hit", "teacher", "student", "instances", "ocr_pages")
 TERMINAL = (PipelineState.DONE, PipelineState.FAILED, PipelineState.CANCELLED, PipelineState.UPDATED)
 
 

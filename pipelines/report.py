@@ -210,6 +210,23 @@ def _code_section(counts: Sequence[Mapping]) -> list[str]:
     ]
 
 
+def _pdf_section(counts: Sequence[Mapping]) -> list[str]:
+    """PDF pages by how their text was obtained, and OCR pages per Tesseract packs, script and decision source."""
+    methods = _select(counts, "pages", "extract")
+    if not methods:
+        return []
+    return [
+        "<h2>PDF pages and OCR</h2>",
+        bar_chart(methods, "PDF pages by method (text layer, OCR backend, failed ...)"),
+        bar_chart(_select(counts, "ocr_langs", "extract")[:40], "OCR pages per OCR language (Tesseract packs)"),
+        bar_chart(_select(counts, "ocr_script", "extract"), "OCR pages per detected script (ISO 15924)"),
+        bar_chart(
+            _select(counts, "ocr_source", "extract"),
+            "how each OCR page's language was chosen (declared, PDF text layer, detected, document's previous page)",
+        ),
+    ]
+
+
 def _select(counts: Sequence[Mapping], outcome: str, stage: str | None = None) -> list[tuple[str, float]]:
     rows = [
         (r["reason"], r["count"]) for r in counts if r["outcome"] == outcome and (stage is None or r["stage"] == stage)
@@ -283,6 +300,7 @@ def render_report(
         bar_chart(_select(counts, "lang")[:40], "kept documents per language (ISO 639-3 + script)"),
         histogram(_bins(counts, "lang_score"), "language ID score of kept documents", "lang_score"),
         *_code_section(counts),
+        *_pdf_section(counts),
         "<h2>Education value (annotator)</h2>",
         histogram(edu, "documents per rounded education score (0-5)", "edu score"),
         bar_chart(_select(counts, "label")[:40], "annotation labels (task:label)"),

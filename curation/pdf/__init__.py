@@ -3,10 +3,13 @@
 from curation.pdf.errors import PdfError
 from curation.pdf.extract import (
     PAGE_SEPARATOR,
+    OcrTask,
     PageText,
     PdfExtraction,
     PdfInfo,
+    complete_extraction,
     extract_pdf,
+    ocr_pdf_pages,
     page_ranges,
     pdf_info,
 )
@@ -15,11 +18,14 @@ from curation.pdf.limits import IsolatedRunner
 __all__ = [
     "PAGE_SEPARATOR",
     "IsolatedRunner",
+    "OcrTask",
     "PageText",
     "PdfError",
     "PdfExtraction",
     "PdfInfo",
+    "complete_extraction",
     "extract_pdf",
+    "ocr_pdf_pages",
     "page_ranges",
     "pdf_info",
 ]

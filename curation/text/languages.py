@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -68,6 +68,7 @@ class Language:
     macrolanguage: str  # ISO 639-3 macrolanguage it belongs to (or is), "" if none
     labels: Mapping[str, tuple[str, ...]]  # model column -> labels without "__label__" (empty: model lacks it)
     notes: str
+    ocr_pack: str = ""  # Tesseract pack reading it on scans ("deu", "script/Latin"); "" when none does
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def registry() -> Registry:
             macrolanguage=row["macrolanguage"],
             labels={col: tuple(row[col].split()) for col in MODEL_COLUMNS},
             notes=row["notes"],
+            ocr_pack=row.get("tesseract") or "",
         )
         for row in rows
     )
@@ -292,12 +294,33 @@ def coverage(model_labels: Iterable[str], label_format: str | None = None, colum
     return out
 
 
-def coverage_markdown(rows: list[Coverage], title: str) -> str:
-    """The coverage table plus totals, as Markdown."""
-    lines = [f"### {title}", "", "| code | language | family | labels | status |", "|---|---|---|---|---|"]
+def _has_pack(pack: str, installed: Collection[str]) -> bool:
+    return pack in installed or pack.removeprefix("script/") in installed  # Debian drops the script/ folder
+
+
+def ocr_status(lang: Language, installed: Collection[str] | None) -> str:
+    """How scans of ``lang`` are read: its own Tesseract pack, its script's pack, or none (and whether installed)."""
+    pack = lang.ocr_pack
+    if not pack:
+        return "none"
+    kind = "script pack" if pack.startswith("script/") else "own pack"
+    here = "" if installed is None else (" (installed)" if _has_pack(pack, installed) else " (not installed)")
+    return f"`{pack}` {kind}{here}"
+
+
+def coverage_markdown(rows: list[Coverage], title: str, installed: Collection[str] | None = None) -> str:
+    """The coverage table plus totals, as Markdown; ``installed``: Tesseract packs found on this machine."""
+    lines = [
+        f"### {title}",
+        "",
+        "| code | language | family | labels | LID status | OCR (Tesseract) |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in rows:
         labels = " ".join(f"`{label}`" for label in row.labels) or "—"
-        lines.append(f"| `{row.language.code}` | {row.language.name} | {row.language.family} | {labels} | {row.text} |")
+        lang = row.language
+        ocr = ocr_status(lang, installed)
+        lines.append(f"| `{lang.code}` | {lang.name} | {lang.family} | {labels} | {row.text} | {ocr} |")
     counts = {status: sum(1 for row in rows if row.status == status) for status in (DISTINCT, VIA_SCRIPT, SHARED)}
     counts[MERGED] = sum(1 for row in rows if row.status == MERGED)
     counts[MISSING] = sum(1 for row in rows if row.status == MISSING)
@@ -308,6 +331,14 @@ def coverage_markdown(rows: list[Coverage], title: str) -> str:
         f"{counts[VIA_SCRIPT]}); shared label {counts[SHARED]}; merged into another {counts[MERGED]}; "
         f"missing {counts[MISSING]}.",
     ]
+    packs = [row.language.ocr_pack for row in rows]
+    own = sum(1 for p in packs if p and not p.startswith("script/"))
+    via = sum(1 for p in packs if p.startswith("script/"))
+    ocr = f"OCR: {own} languages read by their own Tesseract pack, {via} by their script's pack"
+    ocr += f", {len(packs) - own - via} by none"
+    if installed is not None:
+        ocr += f"; {sum(1 for p in packs if p and _has_pack(p, installed))} of {len(packs)} packs installed here"
+    lines.append(ocr + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -334,7 +365,14 @@ def main(argv: list[str] | None = None) -> None:
     cov.add_argument("--label-format", default="auto", choices=("auto", *LABEL_FORMATS))
     args = parser.parse_args(argv)
     rows, title = model_coverage(args.model, args.label_format)
-    print(coverage_markdown(rows, title), end="")
+    print(coverage_markdown(rows, title, _installed_packs()), end="")
+
+
+def _installed_packs() -> frozenset[str] | None:
+    """Tesseract packs on this machine (None without Tesseract data: the table then says nothing about it)."""
+    from curation.pdf.ocr.tesseract import tesseract_languages  # PyMuPDF: only for the command line
+
+    return tesseract_languages() or None
 
 
 if __name__ == "__main__":

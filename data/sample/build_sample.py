@@ -123,6 +123,11 @@ PDFS = [
 ]
 ENCRYPTED = dict(out="encrypted.pdf", src="debian-faq-en.pdf", keep=[0, 1, 2, 3], user_pw="secret", owner_pw="owner")
 BROKEN = dict(out="broken.pdf", src="debian-faq-fr.pdf", keep_fraction=0.40)
+# A scanned document: real pages as a 200 dpi black-and-white scan (CCITT G4, as office scanners write them), no
+# text layer. Two Russian pages, then a Japanese one: the second page reuses the first's packs, the third is
+# detected again (OCR with script detection).
+SCANNED = dict(out="scanned-faq-ru-maint-guide-ja.pdf", dpi=200, threshold=160,
+               pages=[("debian-faq-ru.pdf", 2), ("debian-faq-ru.pdf", 3), ("maint-guide-ja.pdf", 7)])
 
 # Man pages: GNU coreutils pages first (all languages but it/ru have them), then
 # Linux man-pages project pages.  Up to PER_LANG pages with 1-20 KB of text.
@@ -327,7 +332,31 @@ def build_pdfs(work: Path) -> list[dict]:
         raise AssertionError("broken.pdf unexpectedly opened")
     except pymupdf.FileDataError as exc:
         b["error"] = f"{type(exc).__name__}: {exc}".replace(str(out / b["out"]), "broken.pdf")
+    build_scanned(out)
     return rows
+
+
+def build_scanned(out: Path) -> None:
+    """SCANNED: each listed page (0-based) of a sample PDF as one bilevel image on a page of the same size."""
+    import io
+
+    from PIL import Image
+
+    s = SCANNED
+    doc = pymupdf.open()
+    for name, index in s["pages"]:
+        with pymupdf.open(out / name) as src:
+            page = src[index]
+            pix = page.get_pixmap(dpi=s["dpi"], colorspace=pymupdf.csGRAY)
+            image = Image.open(io.BytesIO(pix.tobytes("png"))).point(lambda v: 255 if v > s["threshold"] else 0)
+            g4 = io.BytesIO()
+            image.convert("1").save(g4, format="TIFF", compression="group4")
+            new = doc.new_page(width=page.rect.width, height=page.rect.height)
+            new.insert_image(new.rect, stream=g4.getvalue())
+    doc.set_metadata({"producer": "data/sample/build_sample.py (scanned sample)"})
+    doc.save(out / s["out"], garbage=4, deflate=True)
+    check = pymupdf.open(out / s["out"])
+    assert all(not page.get_text().strip() for page in check), "a scanned page must have no text layer"
 
 
 # --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from pipelines import annotate as annotate_module
 from pipelines import curate as curate_module
-from pipelines.progress import throughput
+from pipelines.progress import summarize, throughput
 from pipelines.workload import Workload
 
 pytestmark = pytest.mark.slow
@@ -63,3 +63,10 @@ def test_curate_and_annotate_print_rates_against_the_real_input(tmp_path, caplog
     (done,) = [m for m in _progress(caplog) if m.startswith("progress annotate [done")]
     kept = re.search(r"([\d,]+) of ([\d,]+) docs", done)
     assert kept and kept.group(1) == kept.group(2), done  # the footers' row count is what the job took in
+
+
+def test_ocr_pages_lead_the_progress_line():
+    """Scanned PDFs spend minutes in OCR while no document is kept yet: the line shows the pages read so far."""
+    counters = {f"normalize/fixed:rule{i}": 1000 + i for i in range(12)} | {"extract/ocr_pages": 7, "read/input": 40}
+    line = summarize(counters)
+    assert line.startswith("read/input=40, extract/ocr_pages=7, ")

@@ -109,6 +109,25 @@ def test_source_files_take_the_code_branch_and_the_report_shows_their_languages(
     assert "Source code" in report and "kept source files per programming language" in report and "Rust" in report
 
 
+def test_scanned_pdf_is_read_in_its_scripts_and_the_report_shows_pages_per_ocr_language(run, outputs):
+    """The sample's scanned PDF (no text layer, nothing declared) goes through OCR with script detection."""
+    import shutil
+
+    if shutil.which("tesseract") is None:
+        pytest.skip("tesseract-ocr is not installed (.ci/run installs it with docker/tesseract-packs.txt)")
+    out, _ = run
+    (doc,) = [d for d in outputs["docs"] if d["id"].endswith("scanned-faq-ru-maint-guide-ja.pdf")]
+    meta = dict(doc["meta"])
+    pages = json.loads(meta["ocr_pages"])
+    assert [(p["script"], p["langs"], p["source"]) for p in pages] == [
+        ("Cyrl", "rus+eng", "detected"), ("Cyrl", "rus+eng", "document"), ("Jpan", "jpn+eng", "detected"),
+    ]  # fmt: skip
+    assert "Глава 1" in doc["text"] and "開発に必要なプログラム" in doc["text"].replace(" ", "")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert "PDF pages and OCR" in report and "OCR pages per OCR language (Tesseract packs)" in report
+    assert "rus+eng" in report and "jpn+eng" in report
+
+
 def test_exact_and_near_duplicates_are_found(outputs):
     methods = {d["method"] for d in outputs["duplicates"]}
     assert methods == {"exact", "minhash"}

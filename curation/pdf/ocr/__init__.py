@@ -22,7 +22,7 @@ __all__ = [
 ]
 
 _KEYS = {
-    "tesseract": {"dpi", "languages", "tessdata"},
+    "tesseract": {"dpi", "languages", "tessdata", "psm", "timeout"},
     "vision": {
         "base_url", "model", "api_key", "api_key_env", "timeout", "max_concurrency", "max_retries", "prompt",
         "max_tokens", "dpi", "backoff",

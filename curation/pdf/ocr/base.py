@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pymupdf
+
+if TYPE_CHECKING:
+    from curation.pdf.ocr.script_detect import OcrDecision
 
 MAX_PIXELS = 40_000_000  # a poster-sized page at 300 dpi would be gigabytes; above this the dpi is lowered
 
@@ -28,6 +32,8 @@ class OcrResult:
     confidence: float | None  # 0..1 where the backend reports one; None where it does not
     backend: str
     error: str | None = None  # set when this page failed (text is then "" or what arrived before the failure)
+    decision: OcrDecision | None = None  # script, packs and how they were chosen (Tesseract)
+    runs: int = 0  # OCR engine runs spent on the page (detection included); 0 where not counted
 
     @property
     def ok(self) -> bool:

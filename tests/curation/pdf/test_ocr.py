@@ -104,7 +104,8 @@ def test_tesseract_reads_the_image_only_page():
     assert from_page.ok and from_png.ok
     assert "debian" in from_page.text.lower()
     assert "debian" in from_png.text.lower()
-    assert from_png.backend == "tesseract" and from_png.confidence is None
+    assert from_png.backend == "tesseract" and 0.7 < from_png.confidence <= 1  # the logo's word reads at ~0.95
+    assert from_png.decision.source == "declared" and from_png.decision.langs == "chi_sim+eng"
 
 
 @needs_tesseract
@@ -365,3 +366,25 @@ def test_real_vision_server_reads_a_page():
         result = backend.recognize_page(doc[1], ["rus_Cyrl"])
     assert result.ok
     assert len(_grams(layer) & _grams(result.text)) / len(_grams(layer)) > 0.85
+
+
+def test_vision_backend_in_extraction_gets_the_same_hint_and_records_it():
+    """A scanned page of a PDF whose other pages have a Cyrillic text layer: the vision prompt names the script
+    Tesseract would have been told, and the page's OCR decision says where the hint came from."""
+    from curation.pdf import extract_pdf
+
+    with (
+        pymupdf.open(SAMPLE / "debian-faq-ru.pdf") as ru,
+        pymupdf.open(SAMPLE / "scanned-faq-ru-maint-guide-ja.pdf") as scan,
+    ):
+        ru.insert_pdf(scan, from_page=0, to_page=0)  # page 12: a scanned page after 11 born-digital Russian ones
+        data = ru.tobytes()
+    with FakeChatCompletionsServer([("ok", "Глава 1")]) as server:
+        ocr = {"backend": "vision", "base_url": server.base_url, "model": "Qwen/Qwen2.5-VL-7B-Instruct"}
+        result = extract_pdf(data, ocr=ocr)
+        (request,) = server.requests
+    prompt = request["body"]["messages"][0]["content"][1]["text"]
+    assert prompt.endswith("Expected language/script: Cyrl.")
+    page = result.pages[-1]
+    assert page.method == "ocr_vision" and page.text == "Глава 1"
+    assert (page.ocr.source, page.ocr.script, page.ocr.langs) == ("hint", "Cyrl", "vision")

@@ -192,6 +192,20 @@ def test_coverage_cli(capsys):
     assert out.startswith("### openlid")
     assert len([line for line in out.splitlines() if line.startswith("| `")]) == 119
     assert "Totals (119 languages)" in out
+    assert "OCR (Tesseract)" in out.splitlines()[2]
+    assert "OCR: 95 languages read by their own Tesseract pack, 24 by their script's pack, 0 by none" in out
+
+
+def test_every_language_names_an_ocr_pack():
+    rows = reg.languages()
+    assert all(lang.ocr_pack for lang in rows)
+    by_code = {lang.code: lang.ocr_pack for lang in rows}
+    assert by_code["zho_Hant"] == "chi_tra" and by_code["yue_Hant"] == "chi_tra" and by_code["pes_Arab"] == "fas"
+    assert by_code["nno_Latn"] == "nor" and by_code["tgl_Latn"] == "fil" and by_code["ary_Arab"] == "ara"
+    assert by_code["bho_Deva"] == "script/Devanagari" and by_code["bak_Cyrl"] == "script/Cyrillic"
+    assert reg.ocr_status(reg.get("deu_Latn"), {"deu"}) == "`deu` own pack (installed)"
+    assert reg.ocr_status(reg.get("vec_Latn"), {"Latin"}) == "`script/Latin` script pack (installed)"  # Debian
+    assert reg.ocr_status(reg.get("vec_Latn"), {"eng"}) == "`script/Latin` script pack (not installed)"
 
 
 def test_label_targets_for_lid176(lid176_labels):
