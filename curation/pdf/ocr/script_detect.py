@@ -26,21 +26,22 @@ from functools import cache
 import pymupdf
 
 from curation.pdf.ocr.tesseract_cli import OcrPass, Osd, detect_orientation_script, read_words
-from curation.text.scripts import char_script
+from curation.text.scripts import char_script, han_variant
 
 GOOD_CONF = 80.0  # a word Tesseract reads with this confidence is in a script its packs know
 LATIN_ONLY = 0.8  # share of well-read characters above which a Latin-probed page has no other script
 READS_BADLY = 0.5  # below this share OSD's "Latin" is double-checked by probing a line with each script
 TURNED = 0.3  # below this share a page is checked for rotation (a turned page reads as almost nothing)
-HAN_SURE = 0.85  # a Han page the simplified pack reads this confidently is not read again as traditional
 FEW_CHARS = 40  # a page with less text (a logo, labels on a drawing) is not worth detecting again
 MIN_LID_LETTERS = 20  # LID needs a few words of the script to name its language
 MIN_LID_SCORE = 0.4
 LID_SURE = 0.6  # below this, LID's language is checked on a reading by the script's own (all-language) pack
 SCRIPT_SURE = 0.7  # a script reading less confident than this is checked against the other scripts (line probe)
 BROAD_FIRST = frozenset({"Arab"})  # the Arabic pack writes Persian and Urdu letters as Arabic ones: LID says arb
-HANT_MARGIN = 0.05  # the traditional pack must beat the simplified one by this much (it reads large glyphs well)
+HAN = frozenset({"Hani", "Hans", "Hant"})
+CJK = ("Hani", "Jpan", "Hang")  # OSD confuses these: a page it names one of them and reads badly tries the others
 SPARSE_PSM = 11  # Tesseract's "sparse text" layout
+BLOCK_PSM = 6  # one block of text: the probed line crop (a crop often catches its neighbours; psm 7 then reads none)
 SPARSE_MIN_CONF = 70.0  # measured: a logo's word reads at 95, the strokes of a drawing at 5-60
 PROBE_MARGIN = 8.0  # points of mean confidence a script pack must beat Latin by on the probe line
 # Script families: the letters of a page in script X that LID reads to name its language.
@@ -197,33 +198,33 @@ class ScriptDetector:
     def _read_script(self, image: bytes, probe: OcrPass, script: str, runs: int) -> tuple[OcrPass, int]:
         """The page read with the packs of ``script`` when they read it better than the probe did (on a Latin page
         with tables and drawings OSD may name Thai or Oriya for what is left), else the probe."""
-        reading = probe
-        for candidate in ("Hans", "Hant") if script in ("Hani", "Hans", "Hant") else (script,):
-            # Han: the simplified pack writes a traditional page in simplified characters (LID then says Hans):
-            # a page it reads without confidence is read as traditional too, and the more confident one is kept
-            if candidate == "Hant" and reading.confidence() >= HAN_SURE:
-                break
-            packs = self.script_packs.get(candidate) or []
-            if candidate == "Latn" or not packs or "+".join(packs) == probe.langs:
-                continue
-            again = self.read(image, "+".join(packs))
-            runs += 1
-            margin = HANT_MARGIN if candidate == "Hant" else 0.0
-            if again.confidence() > reading.confidence() + margin:
-                reading = again
-        return reading, runs
+        packs = self.script_packs.get(script) or []
+        if script == "Latn" or not packs or "+".join(packs) == probe.langs:
+            return probe, runs
+        again = self.read(image, "+".join(packs))
+        return (again if again.confidence() > probe.confidence() else probe), runs + 1
+
+    def _han_variant(self, image: bytes, script: str, runs: int) -> tuple[str, int]:
+        """Simplified or traditional: each language pack writes a page in its own variant (and reads the other
+        one with as much confidence), so Tesseract's two Han script packs read it together and the characters
+        they write decide (measured on 4 pages where confidence chose wrong on 2)."""
+        both = [self.all_language_packs.get(s) for s in ("Hans", "Hant")]
+        if not all(both):
+            return ("Hans" if script == "Hani" else script), runs
+        reading = self.read(image, "+".join([*both, "eng"]))  # type: ignore[list-item]
+        return han_variant(reading.text(), default="Hans" if script == "Hani" else script), runs + 1
 
     def _probe_lines(self, image: bytes, probe: OcrPass) -> tuple[str | None, int]:
         """The script whose pack reads the worst line most confidently (None: none beats Latin clearly)."""
         line = worst_line(image, probe, self.dpi)
         if line is None:
             return None, 0
-        latin = read_words(line, self.probe, self.dpi, 7, self.tessdata, self.timeout).confidence() * 100
+        latin = read_words(line, self.probe, self.dpi, BLOCK_PSM, self.tessdata, self.timeout).confidence() * 100
         best, best_conf, runs = None, latin + PROBE_MARGIN, 1
         for script, packs in self.script_packs.items():
             if script in ("Latn", "Hani", "Hira", "Kana", "Kore", "Hant") or not packs:
                 continue
-            conf = read_words(line, packs[0], self.dpi, 7, self.tessdata, self.timeout).confidence() * 100
+            conf = read_words(line, packs[0], self.dpi, BLOCK_PSM, self.tessdata, self.timeout).confidence() * 100
             runs += 1
             if conf > best_conf:
                 best, best_conf = script, conf
@@ -298,14 +299,19 @@ class ScriptDetector:
             tried = reading if not prior.rotation else None  # what it failed to read shows where the other script is
         image, probe, script, rotation, runs = self.detect_script(image, tried)
         runs += spent
+        if script in HAN:
+            script, runs = self._han_variant(image, script, runs)
         reading, runs = self._read_script(image, probe, script, runs)
         if script != "Latn" and reading.confidence() < SCRIPT_SURE:  # OSD may have named a look-alike script
             found, spent = self._probe_lines(image, probe)
             runs += spent
-            if found and found != script:
-                other, runs = self._read_script(image, probe, found, runs)
+            others = [s for s in CJK if s != script and not (s in HAN and script in HAN)] if script in CJK else []
+            for other_script in dict.fromkeys([*others, *([found] if found and found != script else [])]):
+                if other_script in HAN:
+                    other_script, runs = self._han_variant(image, other_script, runs)
+                other, runs = self._read_script(image, probe, other_script, runs)
                 if other.confidence() > reading.confidence():
-                    reading, script = other, found
+                    reading, script = other, other_script
         if reading is probe:  # no script's packs beat the probe: the page is in the probe's script
             script = next((k for k, v in self.script_packs.items() if "+".join(v) == probe.langs), "Latn")
         reading, lang, score, spent = self.refine(image, reading, script)
