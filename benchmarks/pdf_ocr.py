@@ -23,8 +23,8 @@ between 150 dpi and ``--render-dpi``, default the backend's 300):
 
 1. eng: ``ocr={"backend": "tesseract", "dpi": R, "languages": "eng"}`` (English packs only, the old behaviour);
 2. declared: ``languages=[code]``, the code LID gives the original text layer (lid.176 on the letters of the page's
-   script: on the whole text a Chinese manual full of commands reads as English), the most common over the
-   document's chosen pages (``rus_Cyrl``, ``zho_Hant`` ...);
+   script, so Latin commands and quoted English do not vote; on the chosen pages it always agreed with LID on the
+   whole text), the most common over the document's chosen pages (``rus_Cyrl``, ``zho_Hant`` ...);
 3. undeclared: ``languages=[]``: the script and language are detected per page (``script_detect``).
 
 Metric: character 3-grams as a multiset after NFKC with all whitespace (and invisible bidi marks, which Tesseract

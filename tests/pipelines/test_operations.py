@@ -63,7 +63,7 @@ def test_portable_runner_runs_the_whole_factory_on_a_remote_filesystem(store, fi
     manifest = result.manifest
     totals = manifest["totals"]
     assert manifest["balanced"] and totals["kept"] > 0 and totals["rejected"] > 0 and totals["duplicate"] > 0
-    assert totals["input"] == 229  # 10 PDFs + 219 JSONL lines (data/sample/EXPECTED.md)
+    assert totals["input"] == 230  # 11 PDFs + 219 JSONL lines (data/sample/EXPECTED.md)
     assert {n: o.status for n, o in result.stages.items()} == dict.fromkeys(("curate", "annotate", "mix"), "ran")
     out = store / "bucket" / "runs" / "r1"
     docs = pq.read_table(sorted((out / "curated").glob("documents-*.parquet"))[0])
