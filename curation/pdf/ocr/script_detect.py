@@ -7,11 +7,16 @@ settles it:
 1. **Probe**: Latin (``eng``). Words read with high confidence are Latin text; the share of such characters says
    whether anything else is on the page. A page that reads badly is checked for rotation (Tesseract's OSD) first.
 2. **Script**: the words Latin read well are painted out and Tesseract's OSD names the script of what is left (a
-   technical page in Chinese is mostly Latin commands: OSD on the whole page says "Latin"). Where OSD still says
-   Latin but Latin read badly (Armenian looks like Latin to OSD), one line is read with each installed script pack
-   and the most confident wins.
+   technical page in Chinese is mostly Latin commands: OSD on the whole page says "Latin"). The script's packs must
+   read the page better than the probe did (OSD names Thai for the tables of a Portuguese page). A script reading
+   without confidence is checked against the other CJK scripts and against a line read with each installed script
+   pack (Armenian and Myanmar look Latin to OSD). Han: Tesseract's two Han script packs read the page together and
+   the characters they write say simplified or traditional (each language pack reads the other variant as
+   confidently as its own).
 3. **Language**: LID on the letters of that script picks the language pack (``deu`` for German, ``ukr`` for
-   Ukrainian, ``chi_tra`` for Traditional Chinese); the page is read again only when that pack differs.
+   Ukrainian, ``fas`` for Persian); the page is read again only when that pack differs. Where LID is unsure, or the
+   script is Arabic (``ara`` writes Persian and Urdu letters as Arabic ones), the script's all-language pack reads
+   the page first so LID sees its real letters.
 
 The pages of one document usually share their language: the next page is read with the previous page's packs
 directly, and detected again only when they read it badly.
